@@ -1,0 +1,1 @@
+"""Quantum algorithms built on qscale.quantum, each reported beside a classical baseline."""

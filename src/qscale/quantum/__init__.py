@@ -1,0 +1,1 @@
+"""Quantum simulation engines: a batched differentiable statevector simulator and a QAOA engine."""
