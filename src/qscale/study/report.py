@@ -1,0 +1,63 @@
+"""A self-contained HTML report: one section per stage, plots embedded as PNG, no network needed."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+from qscale.io import dumps
+from qscale.study.stage import StageOutput
+
+_CSS = """
+body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; line-height: 1.45; }
+h1 { border-bottom: 2px solid #345; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th { background: #eef; } td:first-child, th:first-child { text-align: left; }
+figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
+.note { background: #fff8e0; border-left: 4px solid #e0b000; padding: 0.4em 0.8em; margin: 0.5em 0; }
+pre { background: #f5f5f5; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
+"""
+
+
+def _table(title: str, headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _section(stage: StageOutput) -> str:
+    parts = [
+        f'<section id="stage-{html.escape(stage.name)}"><h2>{html.escape(stage.title)}</h2>',
+        f"<p>Stage ran in {stage.seconds:.1f} s (measured).</p>",
+    ]
+    parts += [f'<p class="note">{html.escape(n)}</p>' for n in stage.notes]
+    parts += [_table(t.title, t.headers, t.rows) for t in stage.tables]
+    for fig in stage.figures:
+        data = base64.b64encode(fig.png).decode("ascii")
+        parts.append(
+            f'<figure><img alt="{html.escape(fig.title)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(fig.title)}: {html.escape(fig.caption)}</figcaption></figure>"
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def render_report(title: str, header: dict, stages: list[StageOutput], config_toml: str) -> str:
+    meta = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in header.items())
+    toc = "".join(f'<li><a href="#stage-{html.escape(s.name)}">{html.escape(s.title)}</a></li>' for s in stages)
+    body = "\n".join(_section(s) for s in stages)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{_CSS}</style></head>
+<body><h1>{html.escape(title)}</h1>
+<p>Figure kinds: <b>measured</b> (clocks/counters in this run), <b>simulated</b> (classical simulation of a
+quantum circuit), <b>projected</b> (a model of hardware not run on), <b>assumed</b> (an input, with its source).
+No simulated quantum time is a quantum speedup.</p>
+<table>{meta}</table>
+<ul>{toc}</ul>
+{body}
+<h2>Resolved configuration</h2><pre>{html.escape(config_toml)}</pre>
+<details><summary>Raw header (JSON)</summary><pre>{html.escape(dumps(header))}</pre></details>
+</body></html>
+"""

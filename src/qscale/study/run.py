@@ -1,0 +1,99 @@
+"""Run the study: each enabled stage in order, then write the run folder all at once.
+
+The folder is assembled under a hidden temporary name and renamed at the end, so a crash or a
+user error never leaves a half-written run behind.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+
+from qscale import __version__
+from qscale.errors import QscaleUserError
+from qscale.io import atomic_write_text, dumps
+from qscale.study import qaoa_stage
+from qscale.study.config import StudyConfig, to_toml
+from qscale.study.report import render_report
+from qscale.study.stage import StageOutput
+
+# (config attribute, runner): the order of the pipeline in DESIGN.md.
+STAGES: list[tuple[str, Callable]] = [
+    ("qaoa", qaoa_stage.run),
+]
+
+
+def machine_info() -> dict:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def prepare_out_dir(out: Path | None, root: Path = Path("runs")) -> Path:
+    if out is None:
+        out = root / datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        suffix = 1
+        while out.exists():
+            out = out.with_name(f"{out.name.split('.')[0]}.{suffix}")
+            suffix += 1
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise QscaleUserError(f"output folder {out} already exists and is not empty")
+    return out
+
+
+def run_study(config: StudyConfig, out: Path | None, quick: bool, progress: Callable[[str], None]) -> tuple[Path, dict]:
+    resolved = config.quick() if quick else config
+    out = prepare_out_dir(out)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    outputs: list[StageOutput] = []
+    for name, runner in STAGES:
+        stage_cfg = getattr(resolved, name)
+        if not stage_cfg.enabled:
+            progress(f"stage {name}: disabled in config")
+            continue
+        progress(f"stage {name}: start")
+        t_stage = time.perf_counter()
+        output = runner(stage_cfg, resolved.study, progress)
+        output.seconds = time.perf_counter() - t_stage
+        outputs.append(output)
+        progress(f"stage {name}: done in {output.seconds:.1f} s")
+
+    header = {
+        "qscale_version": __version__,
+        "study": resolved.study.name,
+        "quick": quick,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "seconds": time.perf_counter() - t0,
+        "machine": machine_info(),
+    }
+    results = {**header, "stages": {o.name: {"title": o.title, "seconds": o.seconds, **o.summary} for o in outputs}}
+    config_toml = to_toml(resolved)
+    report = render_report(f"qscale study: {resolved.study.name}", header, outputs, config_toml)
+
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        atomic_write_text(tmp / "config.toml", config_toml)
+        atomic_write_text(tmp / "results.json", dumps(results))
+        atomic_write_text(tmp / "report.html", report)
+        if out.exists():
+            out.rmdir()  # empty (checked above)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out, results
