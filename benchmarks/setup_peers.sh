@@ -15,16 +15,17 @@ PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 WHICH=${1:-all}
 mkdir -p "$VENVS"
 
+up_to_date() {  # name requirements-file
+  [[ -f $VENVS/$1/.installed-stamp && ! $VENVS/$1/.installed-stamp -ot $2 ]]
+}
+
 make_venv() {  # name requirements-file
-  local name=$1 req=$2 dir=$VENVS/$1
-  if [[ -f $dir/.installed-stamp && $dir/.installed-stamp -nt $req ]]; then
-    echo "[setup_peers] $name: up to date" >&2; return 0
-  fi
-  echo "[setup_peers] $name: creating $dir" >&2
+  local dir=$VENVS/$1
+  echo "[setup_peers] $1: creating $dir" >&2
   rm -rf "$dir"
   "$PY" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --upgrade pip
-  "$dir/bin/python" -m pip install -q -r "$req"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$2"
 }
 
 build_qokit_c() {
@@ -53,15 +54,14 @@ PY
   echo "[setup_peers] qokit: built $csim/libcsim.so (gcc -O3 -march=native -fopenmp)" >&2
 }
 
-if [[ $WHICH == all || $WHICH == peers ]]; then
-  make_venv peers "$HERE/requirements-peers.txt" && touch "$VENVS/peers/.installed-stamp"
-fi
-if [[ $WHICH == all || $WHICH == qokit ]]; then
-  if [[ ! -f $VENVS/qokit/.installed-stamp || $VENVS/qokit/.installed-stamp -ot $HERE/requirements-qokit.txt ]]; then
-    make_venv qokit "$HERE/requirements-qokit.txt"
-    build_qokit_c
-    touch "$VENVS/qokit/.installed-stamp"
-  else
-    echo "[setup_peers] qokit: up to date" >&2
+for name in peers qokit; do
+  [[ $WHICH == all || $WHICH == "$name" ]] || continue
+  req=$HERE/requirements-$name.txt
+  if up_to_date "$name" "$req"; then
+    echo "[setup_peers] $name: up to date" >&2
+    continue
   fi
-fi
+  make_venv "$name" "$req"
+  [[ $name == qokit ]] && build_qokit_c
+  touch "$VENVS/$name/.installed-stamp"
+done

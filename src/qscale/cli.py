@@ -16,10 +16,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from qscale.energy.cli import energy_app
 from qscale.errors import QscaleUserError
 from qscale.io import dumps
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+app.add_typer(energy_app, name="energy")
 err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs go to stderr).")]
@@ -31,12 +33,14 @@ def guarded(fn: Callable) -> Callable:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from qscale.energy.ledger import ledger_scope
+
         try:
-            return fn(*args, **kwargs)
+            with ledger_scope(fn.__name__):
+                return fn(*args, **kwargs)
         except QscaleUserError as exc:
-            err.print(
-                f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", markup=False, highlight=False
-            )
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            sys.stderr.write(f"error: {reason}\n")
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -44,7 +48,7 @@ def guarded(fn: Callable) -> Callable:
             err.print("interrupted")
             raise typer.Exit(130) from None
         except Exception as exc:
-            err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False, highlight=False)
+            sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
             traceback.print_exc(file=sys.stderr)
             raise typer.Exit(1) from None
 
@@ -52,6 +56,11 @@ def guarded(fn: Callable) -> Callable:
 
 
 def emit(result: dict, as_json: bool, human: Callable[[dict], None]) -> None:
+    """Print the result; every command's result carries the energy ledger of its own run."""
+    from qscale.energy.ledger import with_ledger
+
+    if "energy" not in result:
+        result = with_ledger(result)
     if as_json:
         sys.stdout.write(dumps(result) + "\n")
     else:
@@ -142,6 +151,84 @@ def qaoa(
         print(f"  {r['seconds']:.2f} s")
 
     emit(result, as_json, human)
+
+
+@app.command()
+@guarded
+def quantize(
+    model: Annotated[str, typer.Option(help="smollm2-135m, tiny-random, or a --save folder.")] = "smollm2-135m",
+    bits: Annotated[int, typer.Option(help="Bits per weight (2-8).")] = 4,
+    method: Annotated[str, typer.Option(help="rtn, gptq or qubo.")] = "gptq",
+    solver: Annotated[str, typer.Option(help="QUBO block solver: exact, sa, qaoa or greedy (= GPTQ).")] = "exact",
+    block: Annotated[int, typer.Option(help="Columns rounded jointly per QUBO (qubo).")] = 8,
+    vars_per_weight: Annotated[
+        int, typer.Option(help="Binary variables per weight: 1 = round down/up, 2 = four levels (qubo).")
+    ] = 1,
+    group_size: Annotated[int | None, typer.Option(help="Grid per group of columns (default per row).")] = None,
+    act_order: Annotated[bool, typer.Option("--act-order", help="Quantize columns by decreasing diag(H).")] = False,
+    layers: Annotated[str, typer.Option(help="fnmatch pattern on layer names, e.g. 'model.layers.0.*'.")] = "*",
+    eval_text: Annotated[Path | None, typer.Option(help="UTF-8 text to measure perplexity on.")] = None,
+    calib_text: Annotated[Path | None, typer.Option(help="UTF-8 calibration text.")] = None,
+    seq_len: Annotated[int, typer.Option(help="Tokens per window (calibration and evaluation).")] = 512,
+    calib_windows: Annotated[int, typer.Option(help="Calibration windows (drawn with --seed).")] = 64,
+    eval_windows: Annotated[int | None, typer.Option(help="Cap on evaluation windows (default all).")] = None,
+    qaoa_p: Annotated[int, typer.Option(help="QAOA layers (solver qaoa).")] = 2,
+    shots: Annotated[int, typer.Option(help="Samples per block-QUBO (solver qaoa).")] = 256,
+    seed: Annotated[int, typer.Option(help="Seed for calibration windows and samplers.")] = 0,
+    save: Annotated[Path | None, typer.Option(help="Write the quantized model (safetensors + grid) here.")] = None,
+    device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
+) -> None:
+    """Post-training weight quantization (rtn, gptq, or GPTQ with QUBO-rounded blocks) and perplexity."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qscale.llm.quant.job import run_quantize
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    ) as bar:
+        task = bar.add_task("layers", total=None)
+
+        def on_layer(name: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=name or "layers done")
+
+        result = run_quantize(
+            model=model, bits=bits, method=method, solver=solver, block=block, vars_per_weight=vars_per_weight,
+            group_size=group_size, act_order=act_order, layers=layers, eval_text=eval_text, calib_text=calib_text,
+            seq_len=seq_len, calib_windows=calib_windows, eval_windows=eval_windows, qaoa_p=qaoa_p, shots=shots,
+            seed=seed, save=save, device=device, on_stage=lambda msg: bar.console.print(f"[dim]{msg}[/dim]"),
+            on_layer=on_layer,
+        )
+
+    def human(r: dict) -> None:
+        label = r["method"] + (f"/{r['solver']}" if r["solver"] else "")
+        print(f"{r['model']}: {label}, {r['bits']} bits, {r['layers_quantized']} layers")
+        print(f"  perplexity {r['perplexity']:.4f} (unquantized {r['perplexity_fp']:.4f}) [measured]")
+        print(f"  mean relative error {r['mean_relative_error']:.5f}")
+        if "qaoa_optimal_fraction" in r:
+            q = r["qaoa"]
+            print(
+                f"  QAOA optimal fraction {r['qaoa_optimal_fraction']:.4f} (random guessing "
+                f"{q['random_guess_optimal_fraction']:.4f}) [simulated]"
+            )
+        print(f"  {r['seconds']:.1f} s")
+
+    emit(result, as_json, human)
+
+
+from qscale.grid.cli import site_cmd, stabilize_cmd  # noqa: E402  (grid commands: campus model, smoothing)
+
+app.command("site")(guarded(site_cmd))
+app.command("stabilize")(guarded(stabilize_cmd))
+
+from qscale.algorithms.cli_qpca import qpca_cmd  # noqa: E402  (quantum PCA beside classical baselines)
+
+app.command("qpca")(guarded(qpca_cmd))
+
+from qscale.algorithms.cli_vqe_born import born_cmd, vqe_cmd  # noqa: E402  (VQE and Born machines)
+
+app.command("vqe")(guarded(vqe_cmd))
+app.command("born")(guarded(born_cmd))
 
 
 def main() -> None:

