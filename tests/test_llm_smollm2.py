@@ -1,4 +1,4 @@
-"""The real model path: SmolLM2-135M from the packaged GGUF, one layer quantized, perplexity on pydoc text."""
+"""The real model path: SmolLM2-135M from the packaged GGUF, one layer quantized, saved, reloaded."""
 
 from __future__ import annotations
 
@@ -6,16 +6,23 @@ import math
 
 import pytest
 
+from qscale.llm.perplexity import perplexity
 from qscale.llm.quant.job import run_quantize
+from qscale.llm.quant.save import load_quantized
+from qscale.llm.text import pydoc_split, token_windows
 
 
 @pytest.mark.slow
-def test_smollm2_loads_and_one_layer_quantizes():
+def test_smollm2_loads_quantizes_saves_and_reloads(tmp_path):
     out = run_quantize(
         model="smollm2-135m", bits=3, method="qubo", solver="exact", layers="model.layers.0.self_attn.q_proj",
-        seq_len=128, calib_windows=2, eval_windows=2, device="cpu",
+        seq_len=128, calib_windows=2, eval_windows=2, device="cpu", save=tmp_path / "q",
     )
     assert "Q4_1" in out["model_source"] and "Q4_1" in out["fp_reference"]
     assert 3 < out["perplexity_fp"] < 100  # a trained model on English text, not a random one (~49k)
     assert math.isfinite(out["perplexity"]) and out["perplexity"] < 1.5 * out["perplexity_fp"]
     assert out["layers"][0]["shape"] == [576, 576] and 0 < out["mean_relative_error"] < 0.1
+    loaded, info = load_quantized(tmp_path / "q", device="cpu")  # the GGUF-loaded model must save as plain
+    windows = token_windows(loaded.tokenizer, pydoc_split().evaluation, 128, 2)
+    assert perplexity(loaded.model, windows).perplexity == pytest.approx(out["perplexity"], rel=1e-6)
+    assert list(info["layers"]) == ["model.layers.0.self_attn.q_proj"]

@@ -205,3 +205,12 @@ def test_prepare_centres_normalises_and_pads():
     assert np.all(prep.rho[5:] == 0) and np.all(prep.rho[:, 5:] == 0)
     assert np.allclose(prep.centred.mean(0), 0)
     assert "3 zero rows/columns" in prep.describe()["padding"]
+
+
+@pytest.mark.parametrize("copies", [7, 14, 70, 7000])
+def test_circuit_and_model_agree_from_few_to_many_copies(copies):
+    """Large DME steps (dt > pi/2) included: the model's closed forms hold for any step size."""
+    prep = prepare(synthetic(8, 3, seed=3).fit)
+    schedule = plan(prep.purity, 3, copies)
+    circ, model = simulate_qpe(prep.rho, schedule), model_qpe(prep.rho, schedule)
+    assert np.abs(circ.probabilities - model.probabilities).max() < 1e-10

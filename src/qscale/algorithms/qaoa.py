@@ -180,6 +180,63 @@ def classical_baselines(problem: Problem, diag: np.ndarray | None, seed: int, re
     return out
 
 
+def circuit_resources(bqm, p: int, shots: int, evaluations: int) -> dict:
+    """Gate counts of the QAOA circuit as hardware would run it (all-to-all connectivity assumed).
+
+    Each interaction is one RZZ (2 CNOTs) per layer; interactions that share no qubit run in parallel,
+    so the two-qubit depth per layer is 2 x (colours of a greedy edge colouring of the interaction graph).
+    """
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(bqm.variables)
+    graph.add_edges_from((u, v) for (u, v), bias in bqm.quadratic.items() if bias != 0)
+    colours = 0
+    if graph.number_of_edges():
+        colours = 1 + max(nx.coloring.greedy_color(nx.line_graph(graph), strategy="largest_first").values())
+    return {
+        "kind": "projected",
+        "qubits": bqm.num_variables,
+        "two_qubit_gates": 2 * p * graph.number_of_edges(),
+        "two_qubit_depth": 2 * p * colours,
+        "single_qubit_gates": p * 2 * bqm.num_variables + bqm.num_variables,
+        "shots_per_circuit": shots,
+        "circuit_evaluations": evaluations,
+        "assumption": "all-to-all connectivity, RZZ = 2 CNOT + RZ, no SWAP routing; energy-expectation "
+        "evaluations during optimisation each need their own shots on hardware",
+    }
+
+
+def project_qpu(
+    resources: dict, modalities: tuple[str, ...] = ("superconducting", "trapped_ion", "neutral_atom")
+) -> dict:
+    """Projected QPU time and energy of running these circuits on hardware, per modality (qscale.energy.qpu)."""
+    from qscale.energy.ledger import current_ledger
+    from qscale.energy.qpu import qpu_job
+
+    out = {}
+    for modality in modalities:
+        job = qpu_job(
+            modality,
+            resources["qubits"],
+            max(resources["two_qubit_depth"], 1),
+            resources["shots_per_circuit"],
+            iterations=resources["circuit_evaluations"],
+        )
+        out[modality] = {"seconds": job["seconds"], "energy_j": job["energy_j"], "kind": "projected"}
+    ledger = current_ledger()
+    if ledger is not None:
+        ledger.add_qpu(
+            modalities[0],
+            resources["qubits"],
+            max(resources["two_qubit_depth"], 1),
+            resources["shots_per_circuit"],
+            iterations=resources["circuit_evaluations"],
+            label="qaoa",
+        )
+    return out
+
+
 def _bitstring(index: int, n: int) -> str:
     """Qiskit order: the rightmost character is qubit 0 (the first variable in sorted order)."""
     return format(int(index), f"0{n}b")
@@ -293,6 +350,9 @@ def run_qaoa(
             "expectation_by_depth": [r.expectation for r in ladder],
             "ratio_by_depth": [approximation_ratio(r.expectation, e_min, e_max) for r in ladder],
         }
+    resources = circuit_resources(problem.bqm, p, shots, evaluations + 1)
+    result["quantum_resources"] = resources
+    result["projected_qpu"] = project_qpu(resources)
     if baselines:
         result["classical_baselines"] = classical_baselines(problem, diag, seed)
     return result

@@ -103,7 +103,7 @@ def _plain_copy(model: torch.nn.Module) -> torch.nn.Module:
         plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     plain.load_state_dict(model.state_dict(), assign=True)
     buffers = dict(model.named_buffers())  # non-persistent ones (rotary frequencies) are not in the state dict
-    for name, buf in list(plain.named_buffers()):
+    for name in [n for n, _ in plain.named_buffers()]:
         owner, _, attr = name.rpartition(".")
         plain.get_submodule(owner)._buffers[attr] = buffers[name]
     plain.tie_weights()

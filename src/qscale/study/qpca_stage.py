@@ -47,8 +47,15 @@ def sweep(cfg: QPCAStage, seed: int, device: str, progress) -> tuple[str, dict[i
             progress(f"qPCA: k={k}, {b} bits ({cfg.method})")
             runs.append(
                 qpca_on(
-                    dataset, k, bits=b, shots=cfg.shots, method=cfg.method, seed=seed,
-                    tang_samples=cfg.tang_samples, device=device, baselines=(i == 0),
+                    dataset,
+                    k,
+                    bits=b,
+                    shots=cfg.shots,
+                    method=cfg.method,
+                    seed=seed,
+                    tang_samples=cfg.tang_samples,
+                    device=device,
+                    baselines=(i == 0),
                 )
             )
         out[k] = {"runs": runs, "baselines": runs[0].pop("classical_baselines")}
@@ -82,20 +89,49 @@ def table_rows(results: dict[int, dict]) -> list[list]:
     for k, entry in results.items():
         for name, b in entry["baselines"].items():
             extra = f"{b['parameters']['row_samples']} samples" if name == "quantum_inspired" else "-"
-            rows.append([k, name, f"{b['max_principal_angle_deg']:.2f}", f"{b['explained_variance_ratio']:.4f}",
-                         f"{b['recall_at_10']:.3f}", extra, "-", "-", f"{b['seconds']:.3g} s (measured)"])
+            rows.append(
+                [
+                    k,
+                    name,
+                    f"{b['max_principal_angle_deg']:.2f}",
+                    f"{b['explained_variance_ratio']:.4f}",
+                    f"{b['recall_at_10']:.3f}",
+                    extra,
+                    "-",
+                    "-",
+                    f"{b['seconds']:.3g} s (measured)",
+                ]
+            )
         for r in entry["runs"]:
             s = _run_summary(r)
             qpu = s["projected_qpu_seconds_superconducting_lower_bound"]["typical"]
-            rows.append([k, f"qPCA {s['bits']} bits ({s['kind']})", f"{s['max_principal_angle_deg']:.2f}",
-                         f"{s['explained_variance_ratio']:.4f}", f"{s['recall_at_10']:.3f}",
-                         f"{s['copies_per_qpe_run']:.3g} copies/run", f"{s['qpe_runs']:.3g}",
-                         f"{s['two_qubit_depth_per_qpe_run']:.3g}", f">= {qpu:.3g} s (projected QPU)"])
+            rows.append(
+                [
+                    k,
+                    f"qPCA {s['bits']} bits ({s['kind']})",
+                    f"{s['max_principal_angle_deg']:.2f}",
+                    f"{s['explained_variance_ratio']:.4f}",
+                    f"{s['recall_at_10']:.3f}",
+                    f"{s['copies_per_qpe_run']:.3g} copies/run",
+                    f"{s['qpe_runs']:.3g}",
+                    f"{s['two_qubit_depth_per_qpe_run']:.3g}",
+                    f">= {qpu:.3g} s (projected QPU)",
+                ]
+            )
     return rows
 
 
-TABLE_HEADERS = ["k", "method", "max angle (deg)", "variance kept", "recall@10", "resources", "QPE runs",
-                 "2q depth/run", "time"]
+TABLE_HEADERS = [
+    "k",
+    "method",
+    "max angle (deg)",
+    "variance kept",
+    "recall@10",
+    "resources",
+    "QPE runs",
+    "2q depth/run",
+    "time",
+]
 
 
 def quality_plot(results: dict[int, dict], data_label: str) -> Figure:
@@ -110,12 +146,22 @@ def quality_plot(results: dict[int, dict], data_label: str) -> Figure:
         for ax, key in zip(axes, ("explained_variance_ratio", "max_principal_angle_deg"), strict=True):
             ax.plot(xs, [r[key] for r in entry["runs"]], "o-", color=col, label=f"qPCA k={k}")
             for x, r in zip(xs, entry["runs"], strict=True):
-                ax.annotate(f"{r['resources']['phase_estimation_bits']}b", (x, r[key]), fontsize=6,
-                            textcoords="offset points", xytext=(3, 3))
+                ax.annotate(
+                    f"{r['resources']['phase_estimation_bits']}b",
+                    (x, r[key]),
+                    fontsize=6,
+                    textcoords="offset points",
+                    xytext=(3, 3),
+                )
             for name, b in entry["baselines"].items():
-                ax.axhline(max(b[key], 1e-3) if key.endswith("deg") else b[key], color=col,
-                           linestyle=BASELINE_STYLES.get(name, "-."), alpha=0.6, lw=1,
-                           label=f"{name.replace('_', ' ')} k={k}")
+                ax.axhline(
+                    max(b[key], 1e-3) if key.endswith("deg") else b[key],
+                    color=col,
+                    linestyle=BASELINE_STYLES.get(name, "-."),
+                    alpha=0.6,
+                    lw=1,
+                    label=f"{name.replace('_', ' ')} k={k}",
+                )
     axes[0].set_ylabel("fraction of variance kept")
     axes[1].set_ylabel("max principal angle to exact PCA (deg)")
     axes[1].set_yscale("log")

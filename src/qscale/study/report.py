@@ -26,6 +26,16 @@ def _table(title: str, headers: list[str], rows: list[list]) -> str:
     return f"<h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _energy_text(energy: dict) -> str:
+    if not energy:
+        return "an unrecorded amount of energy"
+    text = f"{energy['energy_j']:.0f} J ({energy['kind']})"
+    qpu = energy.get("projected_qpu_energy_j")
+    if qpu:
+        text += f"; the same quantum work on hardware would take about {qpu['typical']:.3g} J (projected, typical)"
+    return html.escape(text)
+
+
 def _section(stage: StageOutput) -> str:
     parts = [
         f'<section id="stage-{html.escape(stage.name)}"><h2>{html.escape(stage.title)}</h2>',

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from qscale import __version__
+from qscale.energy.ledger import ledger_scope
 from qscale.errors import QscaleUserError
 from qscale.io import atomic_write_text, dumps
 from qscale.study import qaoa_stage
@@ -66,8 +67,10 @@ def run_study(config: StudyConfig, out: Path | None, quick: bool, progress: Call
             continue
         progress(f"stage {name}: start")
         t_stage = time.perf_counter()
-        output = runner(stage_cfg, resolved.study, progress)
+        with ledger_scope(f"study:{name}") as ledger:
+            output = runner(stage_cfg, resolved.study, progress)
         output.seconds = time.perf_counter() - t_stage
+        output.energy = ledger.to_dict()
         outputs.append(output)
         progress(f"stage {name}: done in {output.seconds:.1f} s")
 
@@ -79,7 +82,15 @@ def run_study(config: StudyConfig, out: Path | None, quick: bool, progress: Call
         "seconds": time.perf_counter() - t0,
         "machine": machine_info(),
     }
-    results = {**header, "stages": {o.name: {"title": o.title, "seconds": o.seconds, **o.summary} for o in outputs}}
+    results = {
+        **header,
+        "stages": {o.name: {"title": o.title, "seconds": o.seconds, **o.summary, "energy": o.energy} for o in outputs},
+        "energy": {
+            "energy_j": sum(o.energy["energy_j"] for o in outputs),
+            "kinds": sorted({o.energy["kind"] for o in outputs}),
+            "note": "this run's own classical hardware, summed over stages; projected QPU energy is per stage",
+        },
+    }
     config_toml = to_toml(resolved)
     report = render_report(f"qscale study: {resolved.study.name}", header, outputs, config_toml)
 

@@ -34,6 +34,7 @@ class StageOutput:
     tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    energy: dict = field(default_factory=dict)
 
 
 def figure_png(fig: plt.Figure) -> bytes:
