@@ -95,9 +95,7 @@ def test_controlled_dme_step_blocks_match_brute_force(m):
     blocks = torch.stack(
         [torch.stack([random_state(d, 40 + 2 * a + b) * (1 + 0.5j * (a - b)) for b in (0, 1)]) for a in (0, 1)]
     )
-    full = sum(
-        torch.kron(torch.kron(_unit(a, b), rho), blocks[a, b]) for a in (0, 1) for b in (0, 1)
-    )
+    full = sum(torch.kron(torch.kron(_unit(a, b), rho), blocks[a, b]) for a in (0, 1) for b in (0, 1))
     u = torch.tensor(scipy.linalg.expm(-1j * dt * swap_matrix(m)), dtype=C128)
     cu = torch.block_diag(torch.eye(d * d, dtype=C128), u)
     out = dens.partial_trace(cu @ full @ cu.mH, [*range(m), 2 * m])  # keep system and control

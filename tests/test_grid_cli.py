@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-pytest.importorskip("pypsa")
-
 
 def _invoke(*args: str):
     """In-process run of the CLI (fast) for input checks that stop before any solve."""
@@ -146,11 +144,16 @@ def test_stabilize_json_sizes_smes_and_li_ion(cli, tmp_path):
         "smes,li-ion",
         "--plots",
         str(tmp_path),
+        "--trace-csv",
+        str(tmp_path / "trace.csv"),
         "--json",
     )
     assert r.code == 0, r.stderr
     d = r.json()
     assert d["ramp_limit_mw_per_s"] == 10.0
+    lines = (tmp_path / "trace.csv").read_text().splitlines()
+    assert lines[0] == "t_s,load_mw,grid_mw_smes,stored_mwh_smes,grid_mw_li-ion,stored_mwh_li-ion"
+    assert len(lines) == 1 + 4000  # 40 s at 10 ms
     for name in ("smes", "li-ion"):
         t = d["technologies"][name]
         for key in ("required_power_mw", "required_energy_mwh", "max_ramp_mw_per_s", "losses_mwh"):

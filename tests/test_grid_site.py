@@ -11,9 +11,6 @@ import pytest
 from scipy.optimize import linprog
 from scipy.sparse import lil_matrix
 
-pytest.importorskip("pypsa")
-pytest.importorskip("highspy")
-
 from qscale.errors import QscaleUserError
 from qscale.grid.config import load_site_config
 from qscale.grid.results import balance_residual
@@ -153,7 +150,7 @@ def all_tech_week():
             "carbon": {"price_usd_per_t": 150.0},
             "supply": {
                 "technologies": ["grid", "smr", "fusion", "solar", "wind", "gas", "li-ion", "smes", "flywheel"],
-                "min_mw": {"smes": 5.0, "flywheel": 2.0},
+                "min_mw": {"smes": 5.0, "flywheel": 2.0, "smr": 77.0},
             },
         },
     )
@@ -178,6 +175,22 @@ def test_state_of_charge_within_bounds(all_tech_week):
     # the cryoplant draws its share of the SMES rating every hour
     cryo = n.generators_t.p["smes cryoplant"].to_numpy()
     assert np.allclose(cryo, 0.01 * n.storage_units.at["smes", "p_nom_opt"], atol=1e-6)
+
+
+def test_smr_minimum_load_and_availability(all_tech_week):
+    n = all_tech_week.built.network
+    cap = n.generators.at["smr", "p_nom_opt"]
+    p = n.generators_t.p["smr"].to_numpy()
+    assert cap >= 77.0 - 1e-6
+    assert p.min() >= 0.5 * cap - 1e-6 and p.max() <= 0.95 * cap + 1e-6  # ANCHORS.md: 50-100 % load, CF > 95 %
+
+
+def test_integer_smr_modules():
+    cfg = load_site_config(
+        None, {"run": {"hours": 48, "smr_integer_modules": True}, "supply": {"min_mw": {"smr": 100}}}
+    )
+    s = run_site(cfg).summary
+    assert s["capacities_mw"]["smr"] == pytest.approx(154.0) and s["smr_modules"] == pytest.approx(2.0)
 
 
 def test_fusion_only_from_its_year_and_smr_not_in_2025():

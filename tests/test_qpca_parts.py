@@ -31,8 +31,7 @@ def test_exact_pca_matches_scikit_learn(data):
     ours = exact_pca(prep.centred, 5).components
     ref = PCA(5, svd_solver="full").fit(prep.centred).components_
     assert principal_angles_deg(ours, ref).max() < 1e-6
-    assert np.allclose(explained_variance(ours, prep.covariance)[0], prep.covariance.shape[0] and
-                       np.linalg.eigvalsh(prep.covariance)[-1])
+    assert np.isclose(explained_variance(ours, prep.covariance)[0], np.linalg.eigvalsh(prep.covariance)[-1])
 
 
 def test_randomized_svd_finds_a_well_separated_subspace(data):
@@ -46,10 +45,14 @@ def test_l2_sampling_pca_improves_with_samples(data):
     exact = exact_pca(prep.centred, 3).components
 
     def worst(samples):
-        return np.mean([principal_angles_deg(l2_sampling_pca(prep.centred, 3, samples, seed=s).components, exact).max()
-                        for s in range(5)])
+        return np.mean(
+            [
+                principal_angles_deg(l2_sampling_pca(prep.centred, 3, samples, seed=s).components, exact).max()
+                for s in range(5)
+            ]
+        )
 
-    few, many = worst(10), worst(2000)
+    few, many = worst(10), worst(400)
     assert many < few
     assert many < 10.0
     b = l2_sampling_pca(prep.centred, 3, 50)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from qscale.errors import QscaleUserError
-from qscale.study.config import load_config, parse_config
+from qscale.study.schema import load_config, parse_config
 
 
 def test_unknown_key_is_named():

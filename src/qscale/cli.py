@@ -85,8 +85,8 @@ def study(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the main job: every enabled stage, writing config.toml, results.json and report.html."""
-    from qscale.study.config import load_config
     from qscale.study.run import run_study
+    from qscale.study.schema import load_config
 
     cfg = load_config(config)
     folder, results = run_study(cfg, out, quick, progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
@@ -229,6 +229,10 @@ from qscale.algorithms.cli_vqe_born import born_cmd, vqe_cmd  # noqa: E402  (VQE
 
 app.command("vqe")(guarded(vqe_cmd))
 app.command("born")(guarded(born_cmd))
+
+from qscale.outlook.cli import outlook_cmd  # noqa: E402  (2030s/2040s scenarios, Monte Carlo)
+
+app.command("outlook")(guarded(outlook_cmd))
 
 
 def main() -> None:

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from qscale.errors import QscaleUserError
 from qscale.quantum.circuit import Circuit
 from qscale.quantum.pauli import PauliSum
@@ -52,10 +54,11 @@ def _z_exponential(c: Circuit, qubits: list[int], angle) -> None:
     elif len(qubits) == 2:
         c.rzz(qubits[0], qubits[1], angle)
     else:
-        for a, b in zip(qubits[:-1], qubits[1:], strict=True):
+        ladder = list(pairwise(qubits))
+        for a, b in ladder:
             c.cx(a, b)
         c.rz(qubits[-1], angle)
-        for a, b in reversed(list(zip(qubits[:-1], qubits[1:], strict=True))):
+        for a, b in reversed(ladder):
             c.cx(a, b)
 
 

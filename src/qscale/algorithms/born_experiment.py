@@ -14,7 +14,7 @@ import numpy as np
 from qscale.algorithms.born import BornMachine, jac_rows
 from qscale.algorithms.generative_baselines import MADE, RBM, EmpiricalHistogram, n_hidden_for
 from qscale.algorithms.generative_data import GenerativeDataset
-from qscale.algorithms.generative_metrics import kernel_matrix, kl_divergence, mmd2, nll, valid_fraction
+from qscale.algorithms.generative_metrics import kl_divergence, nll, valid_fraction
 from qscale.errors import QscaleUserError
 
 
@@ -50,10 +50,10 @@ def _preview(drawn: np.ndarray, n: int, labels: list[str] | None, k: int = 8) ->
 def run_born(
     ds: GenerativeDataset,
     depth: int = 6,
-    steps: int = 200,
+    steps: int = 300,
     restarts: int = 3,
     lr: float = 0.1,
-    loss: str = "mmd",
+    loss: str = "mmd+kl",
     bandwidths: Sequence[float] = (0.25, 0.5, 1.0),
     kernel: str = "integer",
     gradient: str = "autograd",
@@ -73,7 +73,6 @@ def run_born(
                      seed=seed, device=device).fit(ds.train)
     p = bm.probabilities()
     drawn = bm.sample(samples, np.random.default_rng(seed + 1))
-    K = kernel_matrix(ds.n_bits, bandwidths, kernel)
     target_entropy = float(-np.sum(ds.target[ds.target > 0] * np.log(ds.target[ds.target > 0])))
     result: dict = {
         "dataset": ds.name,
@@ -83,11 +82,11 @@ def run_born(
         "kl_target": ds.target_kind,
         **score(p, ds, drawn),
         "parameters": bm.n_parameters_,
-        "mmd2": float(mmd2(p, ds.histogram(), K)),
+        "mmd2": bm.mmd2_,
+        "kl_train": bm.kl_train_,
         "mmd_bandwidths": list(bandwidths),
         "mmd_kernel_space": kernel,
         "loss": loss,
-        "final_loss": bm.loss_,
         "loss_trace": bm.loss_trace_,
         "start_losses": bm.start_losses_,
         "steps": steps,
@@ -101,9 +100,8 @@ def run_born(
         "kind": "simulated",
         "simulator": {"device": str(bm.device_), "dtype": "complex128", "backend": "qscale statevector"},
     }
-    if gradient == "parameter-shift":
-        per_step = 1 + jac_rows(bm.expanded_)
-        result["circuit_runs"] = per_step * steps * restarts + restarts
+    if gradient == "parameter-shift":  # circuits a quantum computer would have to run
+        result["circuit_runs"] = (1 + jac_rows(bm.expanded_)) * steps * restarts + restarts
         if shots:
             result["total_shots"] = result["circuit_runs"] * shots
     fitted: dict = {}

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from qscale.algorithms.qpca_run import DEFAULT_BITS, DEFAULT_SHOTS, DEFAULT_TANG_SAMPLES
+from qscale.algorithms.qpca_baselines import DEFAULT_TANG_SAMPLES
+from qscale.algorithms.qpca_schedule import DEFAULT_BITS, DEFAULT_SHOTS
 from qscale.errors import QscaleUserError
 
 
@@ -40,14 +41,24 @@ def qpca_cmd(
     if seed < 0:
         raise QscaleUserError(f"--seed must be >= 0, got {seed}")
     result = run_qpca(
-        data, k, bits=bits, copies=copies, shots=shots, method=method, seed=seed, tang_samples=tang_samples,
+        data,
+        k,
+        bits=bits,
+        copies=copies,
+        shots=shots,
+        method=method,
+        seed=seed,
+        tang_samples=tang_samples,
         device=device,
     )
     res = result["resources"]
     ledger = current_ledger()
     if ledger is not None:
         ledger.add_qpu(
-            "superconducting", res["qubits"], res["two_qubit_depth_per_qpe_run"], res["shots"],
+            "superconducting",
+            res["qubits"],
+            res["two_qubit_depth_per_qpe_run"],
+            res["shots"],
             label="qPCA on a QPU (DME depth only, lower bound)",
         )
 

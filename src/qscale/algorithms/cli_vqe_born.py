@@ -24,7 +24,9 @@ def _floats(text: str, name: str) -> list[float]:
 
 
 def vqe_cmd(
-    hamiltonian: Annotated[str, typer.Option(help="h2, tfim:N, heisenberg:N, maxcut:N, qubo:FILE or a Pauli JSON file.")] = "h2",
+    hamiltonian: Annotated[
+        str, typer.Option(help="h2, tfim:N, heisenberg:N, maxcut:N, qubo:FILE or a Pauli JSON file.")
+    ] = "h2",
     ansatz: Annotated[str, typer.Option(help="hea (hardware-efficient), qaoa (QAOA-style) or chemistry (H2).")] = "hea",
     depth: Annotated[int, typer.Option(help="Entangling layers (hea) or QAOA layers (qaoa).")] = 2,
     optimizer: Annotated[str, typer.Option(help="lbfgs, adam, spsa or cobyla.")] = "lbfgs",
@@ -72,12 +74,14 @@ def born_cmd(
     dataset: Annotated[str, typer.Option(help="bas:2x2, bas:3x3 (any bas:RxC) or tokens:smollm2.")] = "bas:3x3",
     qubits: Annotated[int, typer.Option(help="Qubits for tokens:smollm2 (2^n − 1 top tokens + 'other').")] = 6,
     depth: Annotated[int, typer.Option(help="Strongly-entangling layers.")] = 6,
-    steps: Annotated[int, typer.Option(help="Adam steps per start.")] = 200,
+    steps: Annotated[int, typer.Option(help="Adam steps per start.")] = 300,
     restarts: Annotated[int, typer.Option(help="Random starts; the lowest training loss is kept.")] = 3,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.1,
-    loss: Annotated[str, typer.Option(help="mmd (from samples) or kl (exact, simulated state).")] = "mmd",
+    loss: Annotated[
+        str, typer.Option(help="mmd (from samples), kl (exact; simulated state) or mmd+kl (MMD, then KL).")
+    ] = "mmd+kl",
     bandwidths: Annotated[str, typer.Option(help="RBF bandwidths, comma-separated.")] = "0.25,0.5,1",
-    kernel: Annotated[str, typer.Option(help="Kernel distance: integer (as PennyLane's demo) or bits (Hamming).")] = "integer",
+    kernel: Annotated[str, typer.Option(help="Kernel distance: integer (PennyLane's demo) or bits.")] = "integer",
     gradient: Annotated[str, typer.Option(help="autograd or parameter-shift.")] = "autograd",
     shots: Annotated[int, typer.Option(help="Model samples per circuit in training (parameter-shift); 0 = exact.")] = 0,
     samples: Annotated[int, typer.Option(help="Samples drawn from each trained model for the valid fraction.")] = 1000,

@@ -19,6 +19,7 @@ import torch
 
 from qscale.algorithms.generative_data import MAX_BITS, histogram
 from qscale.algorithms.generative_metrics import sample_distribution
+from qscale.algorithms.torch_threads import few_threads
 from qscale.errors import QscaleUserError
 
 
@@ -39,7 +40,8 @@ class _Model:
     def _target(self, samples: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples)
         if samples.ndim != 1 or samples.size == 0 or samples.min() < 0 or samples.max() >= 2**self.n_bits:
-            raise QscaleUserError(f"training samples must be a non-empty 1-D array of outcomes in [0, {2**self.n_bits})")
+            top = 2**self.n_bits
+            raise QscaleUserError(f"training samples must be a non-empty 1-D array of outcomes in [0, {top})")
         return histogram(samples, self.n_bits)
 
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
@@ -77,12 +79,13 @@ class _TorchModel(_Model):
         V = all_bits(self.n_bits)
         opt = torch.optim.Adam(self._params, lr=self.lr)
         self.loss_trace_ = []
-        for _ in range(self.steps):
-            opt.zero_grad()
-            loss = -(q * self._log_probs(V)).sum()
-            loss.backward()
-            opt.step()
-            self.loss_trace_.append(loss.item())
+        with few_threads(self.n_bits):
+            for _ in range(self.steps):
+                opt.zero_grad()
+                loss = -(q * self._log_probs(V)).sum()
+                loss.backward()
+                opt.step()
+                self.loss_trace_.append(loss.item())
         with torch.no_grad():
             self.probs_ = self._log_probs(V).exp().numpy()
         self.seconds_ = time.perf_counter() - t0

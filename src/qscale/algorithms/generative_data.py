@@ -112,7 +112,7 @@ def token_dataset(n_bits: int, tokenizer: Any = None, calibration: str | None = 
         return np.array([lookup.get(int(t), k) for t in tokens], dtype=np.int64)
 
     train, heldout = bucket(cal), bucket(ev)
-    labels = [*tok.convert_ids_to_tokens([int(t) for t in top]), "<other>"]
+    labels = [*(tok.decode([int(t)]) for t in top), "<other>"]
     other = float(np.mean(train == k))
     return GenerativeDataset(
         "tokens:smollm2", n_bits, train, heldout, histogram(heldout, n_bits), "held-out empirical distribution",

@@ -153,7 +153,9 @@ def _options(parts: list[str], allowed: dict[str, type], spec: str) -> dict:
         try:
             out[key] = kind(value)
         except ValueError:
-            raise QscaleUserError(f"Hamiltonian {spec!r}: option {key!r} needs a {kind.__name__}, got {value!r}") from None
+            raise QscaleUserError(
+                f"Hamiltonian {spec!r}: option {key!r} needs a {kind.__name__}, got {value!r}"
+            ) from None
     return out
 
 

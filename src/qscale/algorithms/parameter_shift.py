@@ -71,7 +71,9 @@ def expand(circuit: Circuit) -> Expanded:
     return Expanded(out, np.array(source, dtype=np.int64), np.array(scale), np.array(offset), rules)
 
 
-def shift_jacobian(circuit: Circuit, theta: np.ndarray, evaluate: Evaluate, expanded: Expanded | None = None) -> np.ndarray:
+def shift_jacobian(
+    circuit: Circuit, theta: np.ndarray, evaluate: Evaluate, expanded: Expanded | None = None
+) -> np.ndarray:
     """d evaluate / d theta by parameter shift, shape (M, P) for an `evaluate` returning (rows, M).
 
     `evaluate(circuit, angles)` gets the expanded circuit and a (rows, K) array of its angles; it may

@@ -160,22 +160,24 @@ class QuantumPCA:
             vec = vec / max(np.linalg.norm(vec), 1e-300)
             overlap = max((abs(float(vec @ a)) for a in accepted), default=0.0)
             duplicate = overlap > self.overlap_threshold
-            bins.append({
-                "outcome": x,
-                "eigenvalue_estimate": float(lam_hat[x]),
-                "count": int(counts[x]),
-                "probability_estimate": float(counts[x] / shots),
-                "multiplicity_estimate": float(mult[x]),
-                "max_overlap_with_accepted": overlap,
-                "accepted": not duplicate,
-                "norm_in_padding": outside,
-            })
+            bins.append(
+                {
+                    "outcome": x,
+                    "eigenvalue_estimate": float(lam_hat[x]),
+                    "count": int(counts[x]),
+                    "probability_estimate": float(counts[x] / shots),
+                    "multiplicity_estimate": float(mult[x]),
+                    "max_overlap_with_accepted": overlap,
+                    "accepted": not duplicate,
+                    "norm_in_padding": outside,
+                }
+            )
             if not duplicate:
                 accepted.append(vec)
                 values.append(float(lam_hat[x]))
         if accepted:
             q, r = np.linalg.qr(np.array(accepted).T)
-            comps = (q * np.sign(np.diag(r))).T  # keep each vector's own sign
+            comps = (q * np.where(np.diag(r) < 0, -1.0, 1.0)).T  # keep each vector's own sign
         else:
             comps = np.zeros((0, prep.dim))
         self.components_ = comps

@@ -16,6 +16,8 @@ import numpy as np
 
 from qscale.errors import QscaleUserError
 
+DEFAULT_TANG_SAMPLES = 400
+
 
 @dataclass
 class Baseline:
@@ -42,7 +44,10 @@ def randomized_pca(centred: np.ndarray, k: int, seed: int = 0, n_iter: int = 4, 
     t0 = time.perf_counter()
     _u, _s, vt = randomized_svd(centred, k, n_oversamples=oversamples, n_iter=n_iter, random_state=seed)
     return Baseline(
-        "randomized_svd", vt, time.perf_counter() - t0, {"n_iter": n_iter, "oversamples": oversamples, "seed": seed},
+        "randomized_svd",
+        vt,
+        time.perf_counter() - t0,
+        {"n_iter": n_iter, "oversamples": oversamples, "seed": seed},
         "sklearn.utils.extmath.randomized_svd (Halko, Martinsson & Tropp 2011)",
     )
 
@@ -68,9 +73,14 @@ def l2_sampling_pca(centred: np.ndarray, k: int, samples: int, seed: int = 0) ->
     q_, _ = np.linalg.qr(v)
     comps = q_.T
     return Baseline(
-        "quantum_inspired", comps, time.perf_counter() - t0,
-        {"row_samples": samples, "column_samples": samples, "seed": seed,
-         "entries_read": int(samples * d + samples * samples)},
-        "l2-norm (length-squared) row then column sampling, SVD of the s x s sample (Frieze-Kannan-Vempala; "
-        "Tang 2018)",
+        "quantum_inspired",
+        comps,
+        time.perf_counter() - t0,
+        {
+            "row_samples": samples,
+            "column_samples": samples,
+            "seed": seed,
+            "entries_read": int(samples * d + samples * samples),
+        },
+        "l2-norm (length-squared) row then column sampling, SVD of the s x s sample (Frieze-Kannan-Vempala; Tang 2018)",
     )

@@ -28,7 +28,7 @@ import torch
 from qscale.algorithms.qpca_schedule import Schedule
 from qscale.errors import QscaleUserError
 from qscale.quantum.circuit import Circuit
-from qscale.quantum.density import controlled_dme_powers, controlled_dme_step, n_qubits_of
+from qscale.quantum.density import as_tensor, controlled_dme_powers, controlled_dme_step, n_qubits_of
 from qscale.quantum.device import resolve_device
 from qscale.quantum.memory import check_memory
 
@@ -99,8 +99,7 @@ def _check_size(m: int, bits: int, device: torch.device) -> None:
 def simulate_qpe(rho: object, schedule: Schedule, device: str = "cpu", stepwise: bool = False) -> CircuitQPE:
     """Run semiclassical QPE of exp(-i rho t) by DME on the input state rho; keep every measurement branch."""
     dev = resolve_device(device)
-    r = rho if isinstance(rho, torch.Tensor) else torch.as_tensor(np.asarray(rho))
-    r = r.to(device=dev, dtype=torch.complex128)
+    r = as_tensor(rho, torch.complex128, dev)
     m, b, d = n_qubits_of(r), schedule.bits, r.shape[-1]
     _check_size(m, b, dev)
     if stepwise and schedule.copies > 200_000:

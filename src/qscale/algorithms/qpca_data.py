@@ -219,7 +219,9 @@ def synthetic(dim: int, rank: int = 4, samples: int = 400, noise: float = 0.05, 
 
     fit, ev = draw(samples), draw(max(50, samples // 4))
     return Dataset(
-        f"synthetic:{dim}:{rank}", fit, ev,
+        f"synthetic:{dim}:{rank}",
+        fit,
+        ev,
         f"synthetic rank-{rank} data in {dim} dimensions (variances 1, 1/2, ... along a random basis) plus "
         f"N(0, {noise}^2) noise, {samples} fit rows, {len(ev)} eval rows, seed {seed}",
     )

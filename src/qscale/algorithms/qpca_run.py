@@ -13,15 +13,17 @@ from typing import Any
 import numpy as np
 
 from qscale.algorithms.qpca import MAX_SHOTS, METHODS, QuantumPCA
-from qscale.algorithms.qpca_baselines import Baseline, exact_pca, l2_sampling_pca, randomized_pca
+from qscale.algorithms.qpca_baselines import (
+    DEFAULT_TANG_SAMPLES,
+    Baseline,
+    exact_pca,
+    l2_sampling_pca,
+    randomized_pca,
+)
 from qscale.algorithms.qpca_data import load_dataset
 from qscale.algorithms.qpca_quality import quality
-from qscale.algorithms.qpca_schedule import plan
+from qscale.algorithms.qpca_schedule import DEFAULT_BITS, DEFAULT_SHOTS, plan
 from qscale.errors import QscaleUserError
-
-DEFAULT_BITS = 10
-DEFAULT_SHOTS = 100_000
-DEFAULT_TANG_SAMPLES = 400
 
 
 def _baseline_entry(b: Baseline, q: dict) -> dict:
@@ -121,8 +123,12 @@ def check_options(k: int, bits: int, copies: int | None, shots: int, method: str
 def run_qpca(data: str, k: int, **kwargs: Any) -> dict[str, Any]:
     """Load --data and run `qpca_on`; `seconds` includes loading (and, the first time, embedding) the data."""
     check_options(
-        k, kwargs.get("bits", DEFAULT_BITS), kwargs.get("copies"), kwargs.get("shots", DEFAULT_SHOTS),
-        kwargs.get("method", "auto"), kwargs.get("tang_samples", DEFAULT_TANG_SAMPLES),
+        k,
+        kwargs.get("bits", DEFAULT_BITS),
+        kwargs.get("copies"),
+        kwargs.get("shots", DEFAULT_SHOTS),
+        kwargs.get("method", "auto"),
+        kwargs.get("tang_samples", DEFAULT_TANG_SAMPLES),
     )
     t0 = time.perf_counter()
     dataset = load_dataset(data, seed=kwargs.get("seed", 0), device=kwargs.get("device", "cpu"))

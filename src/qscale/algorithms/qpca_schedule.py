@@ -21,6 +21,8 @@ import numpy as np
 from qscale.errors import QscaleUserError
 
 DEFAULT_DME_ERROR = 0.05
+DEFAULT_BITS = 10
+DEFAULT_SHOTS = 100_000
 MAX_BITS = 16
 
 

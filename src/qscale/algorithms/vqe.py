@@ -20,6 +20,7 @@ from qscale.algorithms.hamiltonians import CHEMICAL_ACCURACY, Hamiltonian, groun
 from qscale.algorithms.optimizers import Objective, OptResult, run_optimizer
 from qscale.algorithms.parameter_shift import expand, shift_jacobian
 from qscale.algorithms.pauli_measurement import SampledEnergy
+from qscale.algorithms.torch_threads import few_threads
 from qscale.errors import QscaleUserError
 from qscale.quantum.device import resolve_device, resolve_dtype
 from qscale.quantum.pauli import PauliSum
@@ -91,9 +92,11 @@ class VQE:
             self.sampler_ = SampledEnergy(op, self.shots, seed=self.seed, device=self.device_, dtype=self.dtype)
         obj, grad_rows = self._objective()
         runs: list[OptResult] = []
-        for k in range(self.restarts):  # first start near zero, the others anywhere
-            x0 = rng.uniform(-0.1, 0.1, self.n_parameters_) if k == 0 else rng.uniform(-np.pi, np.pi, self.n_parameters_)
-            runs.append(run_optimizer(self.optimizer, obj, x0, self.max_iter, self.lr, rng))
+        with few_threads(op.n_qubits):
+            for k in range(self.restarts):  # first start near zero, the others anywhere
+                spread = 0.1 if k == 0 else np.pi
+                x0 = rng.uniform(-spread, spread, self.n_parameters_)
+                runs.append(run_optimizer(self.optimizer, obj, x0, self.max_iter, self.lr, rng))
         best = min(range(len(runs)), key=lambda i: runs[i].value)
         self.runs_ = runs
         self.params_ = runs[best].x

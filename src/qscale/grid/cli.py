@@ -208,29 +208,28 @@ def stabilize_cmd(
     ] = "smes,li-ion,flywheel,supercap",
     seed: Annotated[int, typer.Option(help="Seed for jitter and quantum job times.")] = 1,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write PNG figures to this folder.")] = None,
+    trace_csv: Annotated[
+        Path | None, typer.Option("--trace-csv", help="Write the load and grid-side traces (CSV) to this file.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Seconds-scale smoothing of AI-training power swings: smallest storage per technology."""
     from qscale.cli import emit
     from qscale.grid.stabilize import TECHNOLOGIES, run_stabilize
-    from qscale.grid.swing import SwingSpec, stabilize_data
+    from qscale.grid.swing import default_swing_spec
 
-    d = stabilize_data()
-    sw, q = d["swing"], d["quantum"]
-    spec = SwingSpec(
+    spec = default_swing_spec(
         cluster_mw=cluster_mw,
-        swing=sw["swing"] if swing is None else swing,
-        period_s=sw["period_s"] if period_s is None else period_s,
-        duty=sw["duty"] if duty is None else duty,
-        jitter=sw["jitter"] if jitter is None else jitter,
-        edge_s=sw["edge_s"] if edge_s is None else edge_s,
+        swing=swing,
+        period_s=period_s,
+        duty=duty,
+        jitter=jitter,
+        edge_s=edge_s,
         duration_s=duration_s,
         dt_s=dt_s,
         seed=seed,
-        quantum_systems=q["systems"] if quantum_systems is None else quantum_systems,
-        quantum_steady_kw=q["steady_kw"],
-        quantum_step_kw=q["step_kw"] if quantum_step_kw is None else quantum_step_kw,
-        quantum_dwell_s=q["mean_dwell_s"],
+        quantum_systems=quantum_systems,
+        quantum_step_kw=quantum_step_kw,
     )
     techs = tuple(_csv_list(technologies) or [])
     bad = [t for t in techs if t not in TECHNOLOGIES]
@@ -250,4 +249,10 @@ def stabilize_cmd(
         from qscale.grid.plots import stabilize_figure, write_figures
 
         result["plots"] = write_figures([stabilize_figure(result, traces)], plots, "stabilize")
+    if trace_csv is not None:
+        from qscale.grid.stabilize import traces_csv
+        from qscale.io import atomic_write_text
+
+        atomic_write_text(trace_csv, traces_csv(traces))
+        result["trace_csv"] = str(trace_csv)
     emit(result, as_json, _stabilize_human)

@@ -111,6 +111,10 @@ def make_inputs(cfg: SiteConfig, td: TechData) -> Inputs:
     return Inputs(loads, np.asarray(price, float), np.asarray(co2, float), prof.tidy(solar), prof.tidy(wind), sources)
 
 
+def _import_limit(cfg: SiteConfig) -> float:
+    return cfg.supply.max_import_mw if cfg.supply.max_import_mw is not None else math.inf
+
+
 def _bounds(cfg: SiteConfig, tech: str) -> dict:
     out = {}
     if tech in cfg.supply.min_mw:
@@ -172,17 +176,30 @@ def build_network(cfg: SiteConfig, td: TechData, inputs: Inputs) -> Built:
     if "grid" in techs:
         conn = cfg.supply.import_connection_usd_per_kw_year
         conn = td.techs["grid"].params["connection_usd_per_kw_year"] if conn is None else conn
-        n.add(
-            "Generator",
-            "grid",
-            bus=BUS,
-            carrier="grid",
-            p_nom_extendable=True,
-            capital_cost=conn * 1000.0,
-            marginal_cost=inputs.grid_price + carbon_price * inputs.grid_co2,
-            p_nom_max=cfg.supply.max_import_mw if cfg.supply.max_import_mw is not None else math.inf,
-            **_bounds(cfg, "grid"),
-        )
+        price = inputs.grid_price + carbon_price * inputs.grid_co2
+        bounds = _bounds(cfg, "grid")
+        if conn > 0 or bounds:
+            n.add(
+                "Generator",
+                "grid",
+                bus=BUS,
+                carrier="grid",
+                p_nom_extendable=True,
+                capital_cost=conn * 1000.0,
+                marginal_cost=price,
+                p_nom_max=_import_limit(cfg),
+                **bounds,
+            )
+        else:  # free connection: a fixed rating (the limit, or more than the campus can ever draw) keeps the LP small
+            limit = _import_limit(cfg)
+            n.add(
+                "Generator",
+                "grid",
+                bus=BUS,
+                carrier="grid",
+                p_nom=limit if math.isfinite(limit) else 10.0 * float(total_load.max()) + 1.0,
+                marginal_cost=price,
+            )
         built.emission_factors["grid"] = inputs.grid_co2
     if "smr" in techs and avail("smr"):
         p = td.techs["smr"].params

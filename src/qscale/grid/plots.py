@@ -84,15 +84,19 @@ def capacity_figure(outcome) -> Figure:
     import matplotlib.pyplot as plt
 
     s = outcome.summary
-    caps = {k: v for k, v in s["capacities_mw"].items() if v > 1e-3}
+    caps = {("grid (peak import)" if k == "grid" else k): v for k, v in s["capacities_mw"].items() if v > 1e-3}
     stor = {k: v for k, v in s["storage_mwh"].items() if v > 1e-3}
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [3, 1.4]})
-    a1.bar(list(caps), list(caps.values()), color=[_color(k) for k in caps])
+    a1.bar(list(caps), list(caps.values()), color=[_color(k.split(" (")[0]) for k in caps])
     a1.set_ylabel("MW")
     a1.set_title("power capacity")
     a1.tick_params(axis="x", rotation=30)
     if stor:
         a2.bar(list(stor), list(stor.values()), color=[_color(k) for k in stor])
+    else:
+        a2.text(0.5, 0.5, "no storage built", ha="center", va="center", transform=a2.transAxes)
+        a2.set_xticks([])
+        a2.set_yticks([])
     a2.set_ylabel("MWh")
     a2.set_title("storage energy")
     a2.tick_params(axis="x", rotation=30)
@@ -118,8 +122,8 @@ def cost_figure(outcome) -> Figure:
     ax.set_xlabel("million $ per year")
     cpm = s["cost_per_mwh"]
     ax.set_title(
-        f"Annual cost {s['total_cost_per_year'] / 1e6:.1f} M$/yr"
-        + (f", {cpm:.1f} $/MWh delivered" if cpm is not None else "")
+        f"Annual cost {s['total_cost_per_year'] / 1e6:.1f} M\\$/yr"
+        + (f", {cpm:.1f} \\$/MWh delivered" if cpm is not None else "")
         + _tag(s)
     )
     ax.legend(fontsize=8)

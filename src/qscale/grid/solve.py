@@ -123,6 +123,7 @@ def _optimize(built: Built, cap_t, max_unserved, threads: int) -> tuple[str, str
                 "random_seed": 0,
             },
             progress=False,
+            io_api="direct",  # hand the model to highspy in memory, skipping an LP file
         )
     return str(status), str(condition), time.perf_counter() - t0
 

@@ -137,6 +137,19 @@ def size(
     return result, final
 
 
+def traces_csv(traces: dict) -> str:
+    """The simulated traces as CSV text: time, load and, per technology, grid-side power and stored energy."""
+    names = [k for k, v in traces["technologies"].items() if v is not None]
+    cols = [traces["t_s"], traces["load_mw"]]
+    header = ["t_s", "load_mw"]
+    for name in names:
+        cols += [traces["technologies"][name]["grid_mw"], traces["technologies"][name]["energy_mwh"]]
+        header += [f"grid_mw_{name}", f"stored_mwh_{name}"]
+    rows = np.column_stack(cols)
+    lines = [",".join(header)] + [",".join(f"{v:.6g}" for v in row) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
 def run_stabilize(
     spec: SwingSpec,
     ramp_limit_mw_per_s: float | None = None,

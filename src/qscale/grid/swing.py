@@ -104,3 +104,22 @@ def load_trace(spec: SwingSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t = np.arange(steps) * spec.dt_s
     rng = np.random.default_rng(spec.seed)
     return t, cluster_trace(spec, t, rng), quantum_trace(spec, t, rng)
+
+
+def default_swing_spec(**overrides: object) -> SwingSpec:
+    """A SwingSpec from the sourced defaults in data/stabilize.toml, with any field overridden (None = default)."""
+    d = stabilize_data()
+    sw, q = d["swing"], d["quantum"]
+    values: dict = {
+        "swing": sw["swing"],
+        "period_s": sw["period_s"],
+        "duty": sw["duty"],
+        "jitter": sw["jitter"],
+        "edge_s": sw["edge_s"],
+        "quantum_systems": q["systems"],
+        "quantum_steady_kw": q["steady_kw"],
+        "quantum_step_kw": q["step_kw"],
+        "quantum_dwell_s": q["mean_dwell_s"],
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return SwingSpec(**values)

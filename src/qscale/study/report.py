@@ -1,4 +1,8 @@
-"""A self-contained HTML report: one section per stage, plots embedded as PNG, no network needed."""
+"""A self-contained HTML report: one section per stage, plots embedded as PNG, no network needed.
+
+Its Content-Security-Policy allows only inline styles and data: images, so a browser refuses (and reports)
+anything that would reach outside the file; tests/test_report_browser.py opens it in headless chromium.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +21,19 @@ th { background: #eef; } td:first-child, th:first-child { text-align: left; }
 figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
 .note { background: #fff8e0; border-left: 4px solid #e0b000; padding: 0.4em 0.8em; margin: 0.5em 0; }
 pre { background: #f5f5f5; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
+img { max-width: 100%; height: auto; } .scroll { overflow-x: auto; }
 """
+# No scripts, fonts, frames or fetches; images only from data: URIs (the embedded plots).
+_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 
 
 def _table(title: str, headers: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<h3>{html.escape(title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (
+        f'<h3>{html.escape(title)}</h3><div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _energy_text(energy: dict) -> str:
@@ -53,12 +63,21 @@ def _section(stage: StageOutput) -> str:
     return "\n".join(parts)
 
 
+def _value(v: object) -> str:
+    """Header values as text: nested dicts and lists as compact JSON rather than Python reprs."""
+    return dumps(v, indent=None) if isinstance(v, dict | list) else str(v)
+
+
 def render_report(title: str, header: dict, stages: list[StageOutput], config_toml: str) -> str:
-    meta = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in header.items())
+    rows = [(html.escape(str(k)), html.escape(_value(v))) for k, v in header.items()]
+    meta = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
     toc = "".join(f'<li><a href="#stage-{html.escape(s.name)}">{html.escape(s.title)}</a></li>' for s in stages)
     body = "\n".join(_section(s) for s in stages)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
 <p>Figure kinds: <b>measured</b> (clocks/counters in this run), <b>simulated</b> (classical simulation of a

@@ -1,0 +1,64 @@
+"""Monte Carlo draws over the stated ranges, and the year trends built from them.
+
+Every range gets its own uniform numbers in a fixed order (the order of REQUIRED_RANGES), so one seed gives
+the same futures whatever file the ranges came from, and narrowing one range leaves the others' draws alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from qscale.errors import QscaleUserError
+from qscale.outlook.scenarios import REQUIRED_RANGES, Range, Scenarios
+
+MAX_SAMPLES = 1_000_000
+
+Draws = dict[str, np.ndarray]
+
+
+def draw_range(r: Range, u: np.ndarray) -> np.ndarray:
+    """Map uniform numbers u in [0, 1) onto the range (uniform or log-uniform); zero width gives the value."""
+    if r.low == r.high:
+        return np.full_like(u, r.low)
+    if r.dist == "loguniform":
+        return np.exp(np.log(r.low) + u * (np.log(r.high) - np.log(r.low)))
+    return r.low + u * (r.high - r.low)
+
+
+def draw(scenarios: Scenarios, samples: int, seed: int) -> Draws:
+    """One value per range and sample: {range name: array of shape (samples,)}."""
+    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or not 1 <= samples <= MAX_SAMPLES:
+        raise QscaleUserError(f"--samples must be an integer in 1..{MAX_SAMPLES}, got {samples!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise QscaleUserError(f"--seed must be an integer >= 0, got {seed!r}")
+    rng = np.random.default_rng(int(seed))
+    uniforms = rng.random((len(REQUIRED_RANGES), int(samples)))
+    return {name: draw_range(scenarios.ranges[name], uniforms[i]) for i, name in enumerate(REQUIRED_RANGES)}
+
+
+def compound(base: np.ndarray, rate: np.ndarray, years: float) -> np.ndarray:
+    """base x (1 + rate)^years."""
+    return base * (1.0 + rate) ** years
+
+
+def two_phase(base: np.ndarray, early: np.ndarray, late: np.ndarray, year: int, base_year: int, switch: int = 2030):
+    """Growth at `early` until `switch`, then at `late`."""
+    first = max(0, min(year, switch) - base_year)
+    second = max(0, year - max(switch, base_year))
+    return base * (1.0 + early) ** first * (1.0 + late) ** second
+
+
+def anchored(points: list[tuple[int, np.ndarray]], year: int) -> np.ndarray:
+    """Linear interpolation between (year, value) anchors, flat outside them."""
+    years = [y for y, _ in points]
+    if year <= years[0]:
+        return points[0][1]
+    if year >= years[-1]:
+        return points[-1][1]
+    for (y0, v0), (y1, v1) in itertools.pairwise(points):
+        if y0 <= year <= y1:
+            w = (year - y0) / (y1 - y0)
+            return v0 + w * (v1 - v0)
+    raise AssertionError("unreachable")

