@@ -195,4 +195,5 @@ def test_run_born_reports_model_beside_baselines():
         assert result["classical_baselines"][key]["parameters"] <= result["parameters"]
     assert result["kind"] == "simulated" and result["parameters"] == bm.n_parameters_ == 24
     assert 0 <= result["valid_fraction"] <= 1 and result["kl"] >= 0
+    assert fitted["rbm"].n_parameters_ == result["classical_baselines"]["rbm"]["parameters"]
     assert torch.get_num_threads() == threads  # the one-thread limit for small states is undone

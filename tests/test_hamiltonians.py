@@ -42,7 +42,8 @@ def test_h2_ground_energy_matches_anchor():
 
 def test_tfim_matches_kronecker_construction():
     n, h, j = 4, 0.7, 1.3
-    ref = sum(-j * op_on(n, {q: "Z", q + 1: "Z"}) for q in range(n - 1)) + sum(-h * op_on(n, {q: "X"}) for q in range(n))
+    ref = sum(-j * op_on(n, {q: "Z", q + 1: "Z"}) for q in range(n - 1))
+    ref = ref + sum(-h * op_on(n, {q: "X"}) for q in range(n))
     np.testing.assert_allclose(tfim(n, h=h, j=j).to_sparse_matrix().toarray(), ref, atol=1e-12)
 
 

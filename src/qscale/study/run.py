@@ -61,6 +61,7 @@ def prepare_out_dir(out: Path | None, root: Path = Path("runs")) -> Path:
 def run_study(config: StudyConfig, out: Path | None, quick: bool, progress: Callable[[str], None]) -> tuple[Path, dict]:
     resolved = config.quick() if quick else config
     out = prepare_out_dir(out)
+    config_toml = to_toml(resolved)  # before any stage runs, so a config that cannot be written fails first
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     outputs: list[StageOutput] = []
@@ -95,7 +96,6 @@ def run_study(config: StudyConfig, out: Path | None, quick: bool, progress: Call
             "note": "this run's own classical hardware, summed over stages; projected QPU energy is per stage",
         },
     }
-    config_toml = to_toml(resolved)
     report = render_report(f"qscale study: {resolved.study.name}", header, outputs, config_toml)
 
     tmp = out.with_name(f".{out.name}.partial")

@@ -66,4 +66,4 @@ def load_config(path: Path | None) -> StudyConfig:
 def to_toml(config: StudyConfig) -> str:
     import tomli_w
 
-    return tomli_w.dumps(config.model_dump(mode="json"))
+    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))  # TOML has no null: None = default
