@@ -5,11 +5,11 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
-from qscale.quantum.qaoa_engine import QAOASimulator
-from qscale.quantum.qubo import cost_diagonal
 
 from qscale.algorithms.problems import maxcut_bqm
 from qscale.algorithms.qaoa import approximation_ratio, fixed_angles, interp_transfer
+from qscale.quantum.qaoa_engine import QAOASimulator
+from qscale.quantum.qubo import cost_diagonal
 
 
 def test_fixed_angles_p1_d3_are_farhis_closed_form():
