@@ -29,7 +29,8 @@ FLAGS = [
     "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio", "--no-default-browser-check",
     "--remote-debugging-pipe",
 ]  # fmt: skip
-TIMEOUT_S = 90.0
+TIMEOUT_S = 90.0  # per DevTools command or awaited event
+STUDY_TIMEOUT_S = 1200  # `qscale study --quick` runs every stage; a loaded 2-core machine needs minutes
 LOCAL_SCHEMES = ("data:", "file:", "about:", "blob:")
 PAGE_CHECK = """(async () => {
   const imgs = [...document.images];
@@ -231,7 +232,7 @@ def test_browser_check_catches_a_broken_page(browser, tmp_path):
 
 def test_study_report_renders_in_headless_chromium(cli, browser, tmp_path):
     out = tmp_path / "run"
-    res = cli("study", "--quick", "--out", str(out), "--json")
+    res = cli("study", "--quick", "--out", str(out), "--json", timeout=STUDY_TIMEOUT_S)
     assert res.code == 0, res.stderr
     report = out / "report.html"
     html = report.read_text(encoding="utf-8")

@@ -173,3 +173,9 @@ def test_bad_vqe_settings_are_user_errors():
         VQE(ansatz="chemistry").fit(tfim(3))
     with pytest.raises(QscaleUserError, match="restarts"):
         VQE(restarts=0).fit(h2())
+
+
+def test_vqe_on_maxcut_finds_the_maximum_cut():
+    ham = load_hamiltonian("maxcut:6", seed=3)
+    r = run_vqe(ham, ansatz="hea", depth=1, restarts=3, seed=1, device="cpu")
+    assert r["exact_energy"] < 0 and r["error"] < 1e-6  # a basis state is reachable with RY rotations alone

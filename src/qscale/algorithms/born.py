@@ -20,7 +20,7 @@ import torch
 from qscale.algorithms.ansatz import strongly_entangling
 from qscale.algorithms.generative_data import MAX_BITS, histogram
 from qscale.algorithms.generative_metrics import KERNEL_SPACES, kernel_matrix, mmd2
-from qscale.algorithms.parameter_shift import Expanded, expand, shift_jacobian
+from qscale.algorithms.parameter_shift import expand, shift_jacobian
 from qscale.algorithms.torch_threads import few_threads
 from qscale.errors import QscaleUserError
 from qscale.quantum.device import resolve_device
@@ -34,11 +34,6 @@ _FLOOR = 1e-10  # probability floor inside the KL loss
 def _positive_int(value: object, what: str, least: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < least:
         raise QscaleUserError(f"{what} must be an integer >= {least}, got {value!r}")
-
-
-def jac_rows(expanded: Expanded) -> int:
-    """Shifted circuits one parameter-shift gradient runs."""
-    return sum(2 * len(rule) for rule in expanded.rules)
 
 
 @dataclass

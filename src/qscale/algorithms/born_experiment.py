@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qscale.algorithms.born import BornMachine, jac_rows
+from qscale.algorithms.born import BornMachine
 from qscale.algorithms.generative_baselines import MADE, RBM, EmpiricalHistogram, n_hidden_for
 from qscale.algorithms.generative_data import GenerativeDataset
 from qscale.algorithms.generative_metrics import kl_divergence, nll, valid_fraction
@@ -101,7 +101,7 @@ def run_born(
         "simulator": {"device": str(bm.device_), "dtype": "complex128", "backend": "qscale statevector"},
     }
     if gradient == "parameter-shift":  # circuits a quantum computer would have to run
-        result["circuit_runs"] = (1 + jac_rows(bm.expanded_)) * steps * restarts + restarts
+        result["circuit_runs"] = (1 + bm.expanded_.shifted_rows) * steps * restarts + restarts
         if shots:
             result["total_shots"] = result["circuit_runs"] * shots
     fitted: dict = {}

@@ -57,7 +57,7 @@ def vqe_cmd(
         result["energy_ledger"] = ledger.to_dict()
 
     def human(r: dict) -> None:
-        unit = f" {r['units']}" if "units" in r else ""
+        unit = " Ha" if r.get("units") == "Ha" else ""
         print(f"{r['description']}\nVQE [simulated]: {r['ansatz']} ansatz, {r['parameters']} parameters, "
               f"{r['optimizer']}, {'exact energies' if not r['shots'] else str(r['shots']) + ' shots'}")
         print(f"  energy  {r['energy']:.9f}{unit}   (exact {r['exact_energy']:.9f}, error {r['error']:.3e})")

@@ -71,7 +71,7 @@ def lbfgs(obj: Objective, x0: np.ndarray, max_iter: int) -> OptResult:
         trace.append(float(intermediate_result.fun))
 
     res = minimize(obj.fg, x0, jac=True, method="L-BFGS-B", callback=callback,
-                   options={"maxiter": max_iter, "gtol": 1e-10, "ftol": 1e-15})
+                   options={"maxiter": max_iter, "gtol": 1e-8, "ftol": 1e-12})
     return OptResult(np.asarray(res.x), float(res.fun), int(res.nit), trace)
 
 
@@ -89,12 +89,13 @@ def cobyla(obj: Objective, x0: np.ndarray, max_iter: int, rhobeg: float = 0.5) -
 
 
 def spsa(obj: Objective, x0: np.ndarray, max_iter: int, rng: np.random.Generator, c: float = 0.1,
-         first_step: float = 0.2, alpha: float = 0.602, gamma: float = 0.101) -> OptResult:
+         first_step: float = 0.2, alpha: float = 0.602, gamma: float = 0.101, average: float = 0.1) -> OptResult:
     """Simultaneous-perturbation stochastic approximation (Spall, IEEE TAES 34, 817, 1998).
 
     Two evaluations per iteration whatever the number of parameters; gains a_k = a/(k+1+A)^α and
     c_k = c/(k+1)^γ with Spall's α = 0.602, γ = 0.101, A = max_iter/10, and `a` calibrated so that the
-    first step has about `first_step` radians per parameter (from 5 gradient estimates at x0).
+    first step has about `first_step` radians per parameter (from 5 gradient estimates at x0). The result is
+    the mean of the last `average` fraction of iterates (iterate averaging, which damps the final noise).
     """
     x = np.asarray(x0, dtype=np.float64).copy()
     A = max_iter / 10
@@ -107,10 +108,15 @@ def spsa(obj: Objective, x0: np.ndarray, max_iter: int, rng: np.random.Generator
     mags = [np.mean(np.abs(estimate(x, c)[0])) for _ in range(5)]
     a = first_step * (A + 1) ** alpha / max(float(np.mean(mags)), 1e-12)
     trace: list[float] = []
+    tail = max(1, round(average * max_iter))
+    x_sum = np.zeros_like(x)
     for k in range(max_iter):
         g, fp, fm = estimate(x, c / (k + 1) ** gamma)
         trace.append(0.5 * (fp + fm))
         x -= a / (k + 1 + A) ** alpha * g
+        if k >= max_iter - tail:
+            x_sum += x
+    x = x_sum / tail
     return OptResult(x, obj.f(x), max_iter, trace)
 
 

@@ -43,6 +43,11 @@ class Expanded:
     offset: np.ndarray  # (K,)
     rules: list[tuple[tuple[float, float], ...]]
 
+    @property
+    def shifted_rows(self) -> int:
+        """Circuits one parameter-shift gradient runs."""
+        return sum(2 * len(rule) for rule in self.rules)
+
     def angles(self, theta: np.ndarray) -> np.ndarray:
         return self.scale * np.asarray(theta, dtype=np.float64)[self.source] + self.offset
 

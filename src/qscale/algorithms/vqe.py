@@ -73,8 +73,7 @@ class VQE:
         def value_and_grad_shots(x: np.ndarray) -> tuple[float, np.ndarray]:
             return float(est(circuit, x)[0]), shift_jacobian(circuit, x, est, expanded)[0]
 
-        rows = sum(2 * len(rule) for rule in expanded.rules)
-        return Objective(lambda x: float(est(circuit, x)[0]), value_and_grad_shots), rows
+        return Objective(lambda x: float(est(circuit, x)[0]), value_and_grad_shots), expanded.shifted_rows
 
     def fit(self, op: PauliSum) -> VQE:
         if not isinstance(op, PauliSum):
@@ -169,7 +168,7 @@ def run_vqe(
         result["total_shots"] = s.circuit_runs * s.shots
         result["energy_note"] = ("energy is the exact expectation of the final parameters (simulation); the "
                                  "optimizer only saw shot estimates (energy_sampled is the last of them)")
-    result["units"] = "Hamiltonian units (its coefficients' unit)"
+    result["units"] = "those of the Hamiltonian's coefficients"
     if ham.name == "h2":
         result["units"] = "Ha"
         result["nuclear_repulsion"] = ham.meta["nuclear_repulsion"]

