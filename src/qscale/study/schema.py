@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError
 
 from qscale.errors import QscaleUserError
 from qscale.study.config import QAOAStage, Strict, StudySection
+from qscale.study.generative_stage import GenerativeStage
 from qscale.study.outlook_stage import OutlookStage
 from qscale.study.qpca_stage import QPCAStage
 from qscale.study.quantization_stage import QuantizationStage
@@ -24,6 +25,7 @@ class StudyConfig(Strict):
     qaoa: QAOAStage = Field(default_factory=QAOAStage)
     quantization: QuantizationStage = Field(default_factory=QuantizationStage)
     qpca: QPCAStage = Field(default_factory=QPCAStage)
+    generative: GenerativeStage = Field(default_factory=GenerativeStage)
     site: SiteStage = Field(default_factory=SiteStage)
     outlook: OutlookStage = Field(default_factory=OutlookStage)
 
