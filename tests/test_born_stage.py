@@ -28,3 +28,5 @@ def test_config_rejects_unknown_keys_and_bad_values():
         GenerativeStage(born_steps=-1)
     with pytest.raises(ValidationError):
         GenerativeStage(unknown=1)
+    with pytest.raises(ValidationError):
+        GenerativeStage(ising_qubits=[4, 40])

@@ -141,3 +141,12 @@ def test_complex_coefficient_from_qiskit_is_rejected():
 
     with pytest.raises(QscaleUserError, match="must be real"):
         PauliSum.from_sparse_pauli_op(SparsePauliOp(["XZ"], [0.5 + 0.5j]))
+
+
+def test_objects_are_accepted_directly():
+    from qiskit.quantum_info import SparsePauliOp
+
+    spo = SparsePauliOp([lab for lab, _ in h2().terms], [c for _, c in h2().terms])
+    for obj in (spo, h2()):
+        ham = load_hamiltonian(obj)
+        assert ground_energy(ham.op).energy == pytest.approx(H2_GROUND_ENERGY, abs=1e-11)

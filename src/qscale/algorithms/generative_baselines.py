@@ -5,8 +5,8 @@
 - RBM: a restricted Boltzmann machine (Smolensky 1986; Hinton 2002) trained by exact maximum likelihood —
   with n ≤ 12 the partition function is a sum over 2^n visible states, so no contrastive-divergence
   approximation weakens the baseline.
-- MADE: a masked autoregressive network with one hidden layer (Germain et al., ICML 2015): exact
-  likelihood p(x) = Π_d p(x_d | x_<d), trained by maximum likelihood.
+- MADE: a masked autoregressive network with one tanh hidden layer and direct input-to-output connections
+  (Germain et al., ICML 2015): exact likelihood p(x) = Π_d p(x_d | x_<d), trained by maximum likelihood.
 `n_hidden_for(kind, n, budget)` sizes RBM and MADE to at most a given parameter count (the QCBM's).
 """
 
@@ -119,7 +119,8 @@ def made_masks(n: int, h: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class MADE(_TorchModel):
-    """One-hidden-layer MADE (ReLU); parameters = unmasked weights + biases."""
+    """One-hidden-layer MADE (tanh) with direct input-to-output connections (Germain et al.'s variant);
+    parameters = unmasked weights + biases."""
 
     name = "MADE (masked autoregressive)"
 
@@ -130,18 +131,20 @@ class MADE(_TorchModel):
         self.b1 = torch.zeros(h, dtype=torch.float64, requires_grad=True)
         self.W2 = (torch.randn(n, h, generator=gen, dtype=torch.float64) / np.sqrt(h)).requires_grad_()
         self.b2 = torch.zeros(n, dtype=torch.float64, requires_grad=True)
-        self._params = [self.W1, self.b1, self.W2, self.b2]
+        self.D = torch.zeros(n, n, dtype=torch.float64, requires_grad=True)  # output d <- inputs before d
+        self.MD = torch.tril(torch.ones(n, n, dtype=torch.float64), diagonal=-1)
+        self._params = [self.W1, self.b1, self.W2, self.b2, self.D]
         self.n_parameters_ = made_parameters(n, h)
 
     def _log_probs(self, V: torch.Tensor) -> torch.Tensor:
-        hidden = torch.relu(V @ (self.W1 * self.M1).T + self.b1)
-        logits = hidden @ (self.W2 * self.M2).T + self.b2
+        hidden = torch.tanh(V @ (self.W1 * self.M1).T + self.b1)
+        logits = hidden @ (self.W2 * self.M2).T + V @ (self.D * self.MD).T + self.b2
         return -torch.nn.functional.binary_cross_entropy_with_logits(logits, V, reduction="none").sum(dim=1)
 
 
 def made_parameters(n: int, h: int) -> int:
     m1, m2 = made_masks(n, h)
-    return int(m1.sum() + m2.sum()) + h + n
+    return int(m1.sum() + m2.sum()) + h + n + n * (n - 1) // 2
 
 
 def n_hidden_for(kind: str, n: int, budget: int) -> int:

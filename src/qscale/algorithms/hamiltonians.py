@@ -166,10 +166,16 @@ def _size(text: str, spec: str) -> int:
         raise QscaleUserError(f"Hamiltonian {spec!r}: the number of qubits must be an integer, got {text!r}") from None
 
 
-def load_hamiltonian(spec: str, seed: int = 1) -> Hamiltonian:
-    """A Hamiltonian from a built-in spec (see SPEC_HELP), a `qubo:` BQM file or a Pauli JSON file."""
+def load_hamiltonian(spec: str | PauliSum | object, seed: int = 1) -> Hamiltonian:
+    """A Hamiltonian from a built-in spec (see SPEC_HELP), a `qubo:` BQM file, a Pauli JSON file, or a
+    PauliSum / qiskit SparsePauliOp object given directly."""
     from qscale.algorithms.problems import load_problem, make_problem
 
+    if isinstance(spec, PauliSum):
+        return Hamiltonian(spec, "pauli-sum", f"Pauli sum ({len(spec)} terms, {spec.n_qubits} qubits)")
+    if type(spec).__name__ == "SparsePauliOp":
+        op = PauliSum.from_sparse_pauli_op(spec)
+        return Hamiltonian(op, "sparse-pauli-op", f"qiskit SparsePauliOp ({len(op)} terms, {op.n_qubits} qubits)")
     if not isinstance(spec, str) or not spec.strip():
         raise QscaleUserError(f"--hamiltonian must be one of: {SPEC_HELP}")
     spec = spec.strip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
@@ -21,8 +21,8 @@ class GenerativeStage(Strict):
     enabled: bool = True
     vqe_shots: int = Field(2000, ge=1, le=10**7)
     vqe_max_iter: int = Field(150, ge=1, le=10_000)
-    ising_qubits: list[int] = Field(default_factory=lambda: [4, 6, 8], min_length=1)
-    ising_depths: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1)
+    ising_qubits: list[Annotated[int, Field(ge=2, le=16)]] = Field(default_factory=lambda: [4, 6], min_length=1)
+    ising_depths: list[Annotated[int, Field(ge=1, le=50)]] = Field(default_factory=lambda: [1, 2, 3], min_length=1)
     ising_ansatz: Literal["hea", "qaoa"] = "hea"
     ising_max_iter: int = Field(500, ge=1, le=100_000)
     born_dataset: str = "bas:3x3"
