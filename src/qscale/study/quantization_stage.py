@@ -24,8 +24,8 @@ class QuantizationStage(Strict):
     qaoa_p: int = Field(2, ge=1, le=8)
     shots: int = Field(256, ge=1)
     seq_len: int = Field(256, ge=16)
-    calib_windows: int = Field(16, ge=1)
-    eval_windows: int = Field(8, ge=1)
+    calib_windows: int = Field(8, ge=1)
+    eval_windows: int = Field(4, ge=1)
 
     def quick(self) -> QuantizationStage:
         """Quick runs use the tiny random Llama: the real model's load and calibration take minutes on 2 cores."""
