@@ -27,6 +27,8 @@ def nan_model(tmp_path_factory):
         (["--bits", "9"], "--bits"),
         (["--method", "qubo", "--solver", "exact", "--block", "17"], "exact solver"),
         (["--method", "magic"], "--method"),
+        (["--method", "rtn", "--refine", "1"], "--refine"),
+        (["--method", "qubo", "--refine", "-1"], "--refine"),
         ([*TINY, "--layers", "model.layers.7.*"], "matches no linear layer"),
         ([*TINY, "--eval-text", "/no/such/file.txt"], "not found"),
     ],
@@ -65,3 +67,13 @@ def test_greedy_qubo_and_gptq_give_the_same_model(cli):
         assert key in b
     assert b["kinds"]["perplexity"] == "measured" and b["method"] == "qubo" and b["solver"] == "greedy"
     assert "layers" in greedy.stderr  # the progress bar goes to stderr
+
+
+def test_qubo_refines_by_default_and_reports_it(cli):
+    res = cli("quantize", *TINY, "--bits", "3", "--method", "qubo", "--json")
+    assert res.code == 0, res.stderr
+    r = res.json()
+    assert r["refine"] == 2 and 0 < r["refine_loss_reduction"] < 1
+    plain = cli("quantize", *TINY, "--bits", "3", "--method", "qubo", "--refine", "0", "--json").json()
+    assert plain["refine"] == 0 and "refine_loss_reduction" not in plain
+    assert r["mean_relative_error"] < plain["mean_relative_error"]

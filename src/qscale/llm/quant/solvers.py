@@ -112,7 +112,7 @@ class AnnealingSolver:
     name = "sa"
     max_variables: int | None = None
 
-    def __init__(self, num_reads: int = 16, num_sweeps: int = 200, seed: int = 0):
+    def __init__(self, num_reads: int = 4, num_sweeps: int = 64, seed: int = 0):
         self.num_reads, self.num_sweeps, self.seed = num_reads, num_sweeps, seed
         self._calls = 0
 
