@@ -6,65 +6,21 @@ stderr; exit code 0 on success, 2 on a user error with a one-line reason, 1 on a
 
 from __future__ import annotations
 
-import sys
-import traceback
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from qscale.algorithms.cli_qpca import qpca_cmd
+from qscale.algorithms.cli_vqe_born import born_cmd, vqe_cmd
+from qscale.cli_support import DeviceOpt, JsonOpt, emit, err, guarded
 from qscale.energy.cli import energy_app
 from qscale.errors import QscaleUserError
-from qscale.io import dumps
+from qscale.grid.cli import site_cmd, stabilize_cmd
+from qscale.outlook.cli import outlook_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 app.add_typer(energy_app, name="energy")
-err = Console(stderr=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs go to stderr).")]
-DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda or auto (CUDA when available).")]
-
-
-def guarded(fn: Callable) -> Callable:
-    """Map QscaleUserError to exit code 2 with a one-line reason, anything else to exit code 1."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from qscale.energy.ledger import ledger_scope
-
-        try:
-            with ledger_scope(fn.__name__):
-                return fn(*args, **kwargs)
-        except QscaleUserError as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            sys.stderr.write(f"error: {reason}\n")
-            raise typer.Exit(2) from None
-        except (typer.Exit, typer.Abort):
-            raise
-        except KeyboardInterrupt:
-            err.print("interrupted")
-            raise typer.Exit(130) from None
-        except Exception as exc:
-            sys.stderr.write(f"internal error: {type(exc).__name__}: {exc}\n")
-            traceback.print_exc(file=sys.stderr)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def emit(result: dict, as_json: bool, human: Callable[[dict], None]) -> None:
-    """Print the result; every command's result carries the energy ledger of its own run."""
-    from qscale.energy.ledger import with_ledger
-
-    if "energy" not in result:
-        result = with_ledger(result)
-    if as_json:
-        sys.stdout.write(dumps(result) + "\n")
-    else:
-        human(result)
 
 
 def _floats(text: str | None, name: str) -> list[float] | None:
@@ -226,23 +182,13 @@ def quantize(
     emit(result, as_json, human)
 
 
-from qscale.grid.cli import site_cmd, stabilize_cmd  # noqa: E402  (grid commands: campus model, smoothing)
-
-app.command("site")(guarded(site_cmd))
-app.command("stabilize")(guarded(stabilize_cmd))
-
-from qscale.algorithms.cli_qpca import qpca_cmd  # noqa: E402  (quantum PCA beside classical baselines)
-
-app.command("qpca")(guarded(qpca_cmd))
-
-from qscale.algorithms.cli_vqe_born import born_cmd, vqe_cmd  # noqa: E402  (VQE and Born machines)
-
-app.command("vqe")(guarded(vqe_cmd))
+# Commands defined in their own modules, registered here after the ones above (the order `--help` lists them in).
+app.command("site")(guarded(site_cmd))  # grid: campus model
+app.command("stabilize")(guarded(stabilize_cmd))  # grid: smoothing of training power swings
+app.command("qpca")(guarded(qpca_cmd))  # quantum PCA beside classical baselines
+app.command("vqe")(guarded(vqe_cmd))  # VQE and Born machines
 app.command("born")(guarded(born_cmd))
-
-from qscale.outlook.cli import outlook_cmd  # noqa: E402  (2030s/2040s scenarios, Monte Carlo)
-
-app.command("outlook")(guarded(outlook_cmd))
+app.command("outlook")(guarded(outlook_cmd))  # 2030s/2040s scenarios, Monte Carlo
 
 
 def main() -> None:

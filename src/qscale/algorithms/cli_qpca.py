@@ -1,7 +1,6 @@
 """`qscale qpca`: simulated quantum PCA of LLM data beside exact PCA, randomized SVD and l2-sampling PCA.
 
-Registered in qscale.cli as `app.command("qpca")(guarded(qpca_cmd))`; `emit` is imported when the command
-runs because importing qscale.cli from here at import time would be circular.
+Registered in qscale.cli as `app.command("qpca")(guarded(qpca_cmd))`.
 """
 
 from __future__ import annotations
@@ -10,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from qscale.algorithms.qpca_baselines import DEFAULT_TANG_SAMPLES
-from qscale.algorithms.qpca_schedule import DEFAULT_BITS, DEFAULT_SHOTS
+from qscale.algorithms.qpca_defaults import DEFAULT_BITS, DEFAULT_SHOTS, DEFAULT_TANG_SAMPLES
+from qscale.cli_support import emit
 from qscale.errors import QscaleUserError
 
 
@@ -35,7 +34,6 @@ def qpca_cmd(
 ) -> None:
     """Quantum PCA (DME + phase estimation + tomography, simulated) beside classical PCA baselines."""
     from qscale.algorithms.qpca_run import run_qpca
-    from qscale.cli import emit
     from qscale.energy.ledger import current_ledger
 
     if seed < 0:

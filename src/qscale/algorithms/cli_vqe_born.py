@@ -6,10 +6,9 @@ from typing import Annotated
 
 import typer
 
+from qscale.cli_support import DeviceOpt, JsonOpt, emit
 from qscale.errors import QscaleUserError
 
-_Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs go to stderr).")]
-_Device = Annotated[str, typer.Option(help="cpu, cuda or auto (CUDA when available).")]
 _Seed = Annotated[int, typer.Option(help="Seed for starting points, sampling and data.")]
 
 
@@ -35,15 +34,14 @@ def vqe_cmd(
     max_iter: Annotated[int, typer.Option(help="Iterations per start.")] = 300,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.05,
     seed: _Seed = 1,
-    device: _Device = "auto",
+    device: DeviceOpt = "auto",
     dtype: Annotated[str, typer.Option(help="complex128 or complex64.")] = "complex128",
-    as_json: _Json = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """VQE on a Hamiltonian, beside its exact ground energy (sparse diagonalisation)."""
     from qscale.algorithms.hamiltonians import load_hamiltonian
     from qscale.algorithms.optimizers import OPTIMIZERS
     from qscale.algorithms.vqe import run_vqe
-    from qscale.cli import emit
     from qscale.energy.ledger import current_ledger
 
     if optimizer not in OPTIMIZERS:
@@ -89,13 +87,12 @@ def born_cmd(
     heldout_samples: Annotated[int, typer.Option(help="Held-out samples (bars-and-stripes).")] = 1000,
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Fit the classical baselines.")] = True,
     seed: _Seed = 1,
-    device: _Device = "auto",
-    as_json: _Json = False,
+    device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
 ) -> None:
     """Quantum circuit Born machine on a data set, beside classical models with the same parameter budget."""
     from qscale.algorithms.born_experiment import run_born
     from qscale.algorithms.generative_data import load_dataset
-    from qscale.cli import emit
 
     bw = _floats(bandwidths, "--bandwidths")
     ds = load_dataset(dataset, seed=seed, train_samples=train_samples, heldout_samples=heldout_samples, qubits=qubits)

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qscale.algorithms.qpca_defaults import DEFAULT_TANG_SAMPLES as DEFAULT_TANG_SAMPLES
 from qscale.errors import QscaleUserError
-
-DEFAULT_TANG_SAMPLES = 400
 
 
 @dataclass

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qscale.algorithms.qpca_defaults import DEFAULT_BITS as DEFAULT_BITS
+from qscale.algorithms.qpca_defaults import DEFAULT_SHOTS as DEFAULT_SHOTS
 from qscale.errors import QscaleUserError
 
 DEFAULT_DME_ERROR = 0.05
-DEFAULT_BITS = 10
-DEFAULT_SHOTS = 100_000
 MAX_BITS = 16
 
 

@@ -1,18 +1,16 @@
 """`qscale energy ...`: LLM training/inference estimates, QPU job energy, fault-tolerant estimates, validation.
 
 Every command's JSON carries an "energy" entry: this run's own energy from the ledger (measured or estimated).
-`guarded` and `emit` come from qscale.cli at call time: importing them at import time would be circular
-(qscale.cli imports this module to register the sub-app).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from qscale.cli_support import JsonOpt, emit, guarded
 from qscale.errors import QscaleUserError
 
 if TYPE_CHECKING:
@@ -24,8 +22,6 @@ energy_app = typer.Typer(
     help="Energy and carbon: LLM training and inference, quantum processors, fault-tolerant estimates.",
 )
 
-# Same option as qscale.cli.JsonOpt (kept here because importing qscale.cli at import time is circular).
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs go to stderr).")]
 PueOpt = Annotated[
     str | None, typer.Option("--pue", help="Facility PUE (>= 1) or a preset: google-fleet, industry-average, none.")
 ]
@@ -33,22 +29,6 @@ IntensityOpt = Annotated[
     float | None, typer.Option("--intensity-kg-per-kwh", help="Grid carbon intensity, kg CO2e per kWh.")
 ]
 GridOpt = Annotated[str | None, typer.Option("--grid", help="Grid region preset (see `qscale energy list`).")]
-
-
-def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from qscale.cli import guarded
-
-        return guarded(fn)(*args, **kwargs)
-
-    return wrapper
-
-
-def _emit(result: dict[str, Any], as_json: bool, human: Callable[[dict[str, Any]], None]) -> None:
-    from qscale.cli import emit
-
-    emit(result, as_json, human)
 
 
 def _pue(text: str | None) -> Sourced:
@@ -80,7 +60,7 @@ def _run(label: str, compute: Callable[[], dict[str, Any]], as_json: bool, human
 
     with EnergyLedger(f"energy {label}") as ledger:
         result = compute()
-    _emit(with_ledger(result, ledger), as_json, human)
+    emit(with_ledger(result, ledger), as_json, human)
 
 
 def _print_ledger(r: dict[str, Any]) -> None:
@@ -89,7 +69,7 @@ def _print_ledger(r: dict[str, Any]) -> None:
 
 
 @energy_app.command()
-@_guarded
+@guarded
 def train(
     params: Annotated[float | None, typer.Option(help="Total parameters (e.g. 175e9).")] = None,
     active_params: Annotated[float | None, typer.Option(help="Active parameters per token (MoE).")] = None,
@@ -169,7 +149,7 @@ def train(
 
 
 @energy_app.command()
-@_guarded
+@guarded
 def infer(
     params: Annotated[float, typer.Option(help="Total parameters (e.g. 8e9).")],
     batch: Annotated[float, typer.Option(help="Concurrent requests (decode batch size).")] = 1,
@@ -230,7 +210,7 @@ def infer(
 
 
 @energy_app.command()
-@_guarded
+@guarded
 def qpu(
     qubits: Annotated[float, typer.Option(help="Qubits used.")],
     two_qubit_depth: Annotated[float, typer.Option(help="Two-qubit gate layers per circuit.")],
@@ -261,7 +241,7 @@ def qpu(
 
 
 @energy_app.command()
-@_guarded
+@guarded
 def ft(
     logical_qubits: Annotated[float, typer.Option(help="Logical qubits of the algorithm (before layout).")],
     qubit_model: Annotated[
@@ -317,7 +297,7 @@ def ft(
 
 
 @energy_app.command()
-@_guarded
+@guarded
 def validate(as_json: JsonOpt = False) -> None:
     """qscale's estimates beside published training, inference, QPU and fault-tolerant figures."""
     from qscale.energy.validate import markdown, validation_rows
@@ -330,7 +310,7 @@ def validate(as_json: JsonOpt = False) -> None:
 
 
 @energy_app.command("list")
-@_guarded
+@guarded
 def list_data(as_json: JsonOpt = False) -> None:
     """Known hardware, grid regions, PUE presets, QPU modalities and fault-tolerant qubit models."""
     from qscale.energy import data

@@ -1,8 +1,4 @@
-"""`qscale site` and `qscale stabilize`: plain functions that qscale.cli registers (wrapped in `guarded`).
-
-`emit` comes from qscale.cli at call time: importing qscale.cli at import time would be circular
-(qscale.cli imports this module to register the commands).
-"""
+"""`qscale site` and `qscale stabilize`: plain functions that qscale.cli registers (wrapped in `guarded`)."""
 
 from __future__ import annotations
 
@@ -12,10 +8,8 @@ from typing import Annotated
 
 import typer
 
+from qscale.cli_support import JsonOpt, emit
 from qscale.errors import QscaleUserError
-
-# Same option as qscale.cli.JsonOpt (kept here because importing qscale.cli at import time is circular).
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs go to stderr).")]
 
 
 def _log(msg: str) -> None:
@@ -128,7 +122,6 @@ def site_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Campus supply and storage: capacity expansion and hourly dispatch (PyPSA + HiGHS)."""
-    from qscale.cli import emit
     from qscale.grid.config import load_site_config
     from qscale.grid.site import run_site
 
@@ -214,7 +207,6 @@ def stabilize_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Seconds-scale smoothing of AI-training power swings: smallest storage per technology."""
-    from qscale.cli import emit
     from qscale.grid.stabilize import TECHNOLOGIES, run_stabilize
     from qscale.grid.swing import default_swing_spec
 

@@ -1,8 +1,4 @@
-"""`qscale outlook`: the 2030s/2040s Monte Carlo as a command (registered in qscale.cli).
-
-`guarded` and `emit` are imported when the command runs: importing qscale.cli here at import time would be
-circular (qscale.cli imports this module to register the command).
-"""
+"""`qscale outlook`: the 2030s/2040s Monte Carlo as a command (registered in qscale.cli, wrapped in `guarded`)."""
 
 from __future__ import annotations
 
@@ -11,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from qscale.cli_support import emit
 from qscale.outlook import DEFAULT_YEARS
 
 
@@ -27,7 +24,6 @@ def outlook_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs to stderr).")] = False,
 ) -> None:
     """Scenarios for the 2030s and 2040s: campus energy, cost and carbon, and when a QPU would save energy."""
-    from qscale.cli import emit
     from qscale.outlook.model import run_outlook
     from qscale.outlook.plots import write_plots
     from qscale.outlook.scenarios import parse_years
