@@ -4,8 +4,9 @@ Each row is one CLI run (a fresh process, so no state leaks between methods), sa
 benchmarks/results/quantization-<tag>.json as soon as it ends; a row already there is skipped, so an
 interrupted table resumes. `--render` rewrites the table section of docs/quantization.md from the file.
 
-    python benchmarks/quantization_table.py --plan whole     # all layers, 2/3/4 bits, classical + QUBO-exact
-    python benchmarks/quantization_table.py --plan solvers   # block 0 only: exact vs SA vs QAOA p=1,2,3
+    python benchmarks/quantization_table.py --plan whole3 --plan whole24   # all layers: classical + QUBO-exact
+    python benchmarks/quantization_table.py --plan evaltext                # 3 bits on Python's LICENSE.txt
+    python benchmarks/quantization_table.py --plan solvers3 --plan sa      # block 0: exact vs SA vs QAOA p=1,2,3
     python benchmarks/quantization_table.py --render
 """
 
@@ -48,21 +49,22 @@ SOLVERS = ["gptq", "gptq+cd", "qubo-exact", "qubo-qaoa p=1", "qubo-qaoa p=2", "q
 def plan(name: str) -> list[tuple[str, list[str]]]:
     """(row key, CLI arguments) in run order."""
     rows: list[tuple[str, list[str]]] = []
-    if name == "whole":
-        for bits in (3, 4, 2):
+    bits_of = {"whole3": (3,), "whole24": (4, 2), "solvers3": (3,), "solvers24": (2, 4)}
+    if name.startswith("whole"):
+        for bits in bits_of[name]:
             rows += [(f"all|pydoc|{bits}|{m}", [*METHODS[m], "--bits", str(bits)]) for m in CLASSICAL]
     elif name == "evaltext":
         eval_args = ["--eval-text", str(LICENSE_TEXT), "--bits", "3"]
         rows += [(f"all|license|3|{m}", [*METHODS[m], *eval_args]) for m in ("rtn", "gptq", "gptq+cd", "qubo-exact")]
-    elif name == "solvers":
+    elif name.startswith("solvers"):
         block0 = ["--layers", "model.layers.0.*"]
-        for bits in (3, 2, 4):
+        for bits in bits_of[name]:
             rows += [(f"block0|pydoc|{bits}|{m}", [*METHODS[m], *block0, "--bits", str(bits)]) for m in SOLVERS]
     elif name == "sa":
         attn0 = ["--layers", "model.layers.0.self_attn.*", "--bits", "3"]
         rows += [(f"attn0|pydoc|3|{m}", [*METHODS[m], *attn0]) for m in ("gptq", "qubo-exact", "qubo-sa")]
     else:
-        raise SystemExit(f"unknown plan {name!r}: whole, evaltext, solvers or sa")
+        raise SystemExit(f"unknown plan {name!r}: whole3, whole24, evaltext, solvers3, solvers24 or sa")
     return rows
 
 
@@ -158,7 +160,8 @@ def write_doc(table: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--plan", action="append", default=[], help="whole, evaltext, solvers, sa (repeatable)")
+    plans = "whole3, whole24, evaltext, solvers3, solvers24 or sa; repeatable"
+    ap.add_argument("--plan", action="append", default=[], help=plans)
     ap.add_argument("--tag", default="cpu", help="results file suffix (machine kind)")
     ap.add_argument("--render", action="store_true", help="rewrite the table in docs/quantization.md")
     args = ap.parse_args()

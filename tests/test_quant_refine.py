@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests.test_quant_layer import random_layer
 
 from qscale.errors import QscaleUserError
 from qscale.llm.quant import make_quantizer
@@ -11,7 +12,6 @@ from qscale.llm.quant.grid import dequantize, minmax_params, quantize_levels
 from qscale.llm.quant.hessian import relative_error
 from qscale.llm.quant.refine import coordinate_descent, layer_loss, move_qubo
 from qscale.llm.quant.solvers import assignments
-from tests.test_quant_layer import random_layer
 
 
 def _rtn_start(W: torch.Tensor, bits: int):

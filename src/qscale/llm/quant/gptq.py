@@ -33,7 +33,7 @@ def group_values(W1: torch.Tensor, W: torch.Tensor, i1: int, i2: int, column: in
 
 
 class GPTQQuantizer(LayerQuantizer):
-    """GPTQ; refine > 0 adds that many sweeps of cyclic coordinate descent on the undamped layer loss."""
+    """GPTQ; refine > 0 adds that many sweeps of cyclic coordinate descent on the damped layer loss."""
 
     method = "gptq"
 

@@ -128,8 +128,8 @@ def run_quantize(
         "block": block if method == "qubo" else None,
         "vars_per_weight": vars_per_weight if method == "qubo" else None,
         "refine": refine if method != "rtn" else None,
-        "refine_definition": "sweeps of block moves on the undamped layer loss after the first pass, each move "
-        "a QUBO for the same solver (qubo) or one weight at a time by cyclic coordinate descent (gptq)",
+        "refine_definition": "sweeps of moves on the damped layer loss (GPTQ's objective) after the first pass: "
+        "block moves, each a QUBO for the same solver (qubo), or cyclic coordinate descent one weight at a time (gptq)",
         "layers_pattern": layers,
         "layers_quantized": len(results),
         "seq_len": seq_len,

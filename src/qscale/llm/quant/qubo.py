@@ -238,7 +238,7 @@ class QUBOQuantizer(LayerQuantizer):
         self, W: torch.Tensor, fac: Any, levels: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor,
         grid: GroupGrid,
     ) -> tuple[torch.Tensor, dict[str, Any]]:
-        """Block moves, each a QUBO for the same solver, on the undamped loss of W (processing order)."""
+        """Block moves, each a QUBO for the same solver, on the damped loss of W (processing order)."""
         tally = _Tally(W.shape[0], W.device)
         bounds = block_bounds(0, W.shape[1], self.block, self.group_size)
 

@@ -1,9 +1,9 @@
-"""Block-coordinate descent on the true layer loss, every block move a QUBO (`--refine SWEEPS`).
+"""Block-coordinate descent on the damped layer loss, every block move a QUBO (`--refine SWEEPS`).
 
 GPTQ, and the QUBO blocks inside it, fix each column once, trusting that the later columns can still
-absorb its error. The damping and the clamp to the grid make that trust inexact, so afterwards every
-block B of k columns is revisited with all other columns fixed. Per row the layer loss
-tr((W−Q)H(W−Q)ᵀ) then depends on the block's new levels y (grid steps) as s²·(yᵀH_BB·y − 2aᵀy) + const,
+absorb its error; but they are later clamped to the grid and rounded, so that trust is inexact. Afterwards every
+block B of k columns is revisited with all other columns fixed. Per row the layer loss tr((W−Q)H(W−Q)ᵀ),
+H damped as GPTQ damps it, then depends on the block's new levels y (grid steps) as s²·(yᵀH_BB·y − 2aᵀy) + const,
 a = H_BB·c + G_B/s, c the current levels and G = (W−Q)H. Choosing y from a box of levels around the
 block's unconstrained optimum is a QUBO whose quadratic part H_BB is shared by all rows, so the same
 block solvers (exact, sa, qaoa) answer it. With block 1 this is cyclic coordinate descent over the grid
@@ -113,7 +113,7 @@ def refine_levels(
 ) -> torch.Tensor:
     """Levels after `sweeps` passes of block moves over `bounds`; every tensor in processing order.
 
-    W (rows, cols) weights, H (cols, cols) float64 undamped Hessian, levels/scale/zero (rows, cols) with
+    W (rows, cols) weights, H (cols, cols) float64 (damped) Hessian, levels/scale/zero (rows, cols) with
     the grid of each column. G = (W−Q)H is recomputed at each sweep start so rounding never drifts.
     """
     W64 = W.to(torch.float64)
@@ -153,13 +153,16 @@ def refine_layer(
     W: torch.Tensor, fac: Factorized, levels: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor,
     group_index: torch.Tensor, move: Mover,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
-    """The frame both quantizers share: undamped H and a grid per column, in processing order.
+    """The frame both quantizers share: GPTQ's damped H and a grid per column, in processing order.
 
+    The moves descend on the objective GPTQ itself minimises, tr((W−Q)(H + λI)(W−Q)ᵀ) with λ = 1 % of
+    mean(diag H): on the bare H, one-weight moves over the whole grid fitted the 8k calibration tokens and
+    raised held-out perplexity (SmolLM2, 3 bits: 70.9 vs GPTQ's 70.1 on pydoc, 340 vs 249 on another text);
+    the damping term keeps every weight near its original value where the calibration inputs say little.
     W is the layer's weight before quantization (processing order), scale/zero (rows, groups).
     `move(W, H, levels, S, Z)` returns new levels and its own stats; the loss before and after is added.
     """
-    eye = torch.eye(W.shape[1], dtype=torch.float64, device=fac.hessian.device)
-    H = (fac.hessian - fac.damp * eye).to(W.device)
+    H = fac.hessian.to(W.device)
     gidx = group_index.to(W.device)
     S, Z = scale[:, gidx], zero[:, gidx]
     before = layer_loss(W, dequantize(levels, S, Z), H)
