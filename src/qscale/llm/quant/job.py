@@ -20,7 +20,7 @@ from qscale.llm.quant.base import LayerQuantizer, make_quantizer
 from qscale.llm.quant.grid import check_bits
 from qscale.llm.quant.refine import check_refine
 from qscale.llm.quant.resources import merge_shapes, qaoa_resources
-from qscale.llm.quant.runner import quantize_model
+from qscale.llm.quant.runner import check_finite, quantize_model, select_layers
 from qscale.llm.quant.solvers import make_solver
 from qscale.llm.text import pydoc_split, read_text_file, token_windows
 
@@ -96,6 +96,8 @@ def run_quantize(
     torch.manual_seed(seed)
     say(f"loading {model}")
     loaded = load_causal_lm(model, device)
+    select_layers(loaded.model, layers)  # a pattern matching nothing, or a NaN weight, fails before any
+    check_finite(loaded.model)  # minute-long perplexity pass
     eval_w = token_windows(loaded.tokenizer, eval_str, seq_len, eval_windows, "evaluation text")
     calib_w = token_windows(loaded.tokenizer, calib_str, seq_len, calib_windows, "calibration text", seed=seed)
 
