@@ -42,6 +42,7 @@ METHODS: dict[str, list[str]] = {
     "qubo-qaoa p=2": ["--method", "qubo", "--solver", "qaoa", "--qaoa-p", "2", "--refine", "2"],
     "qubo-qaoa p=3": ["--method", "qubo", "--solver", "qaoa", "--qaoa-p", "3", "--refine", "2"],
 }
+BITS_ORDER = ["3", "4", "2", "5", "6", "7", "8"]  # the target first
 CLASSICAL = ["rtn", "gptq", "gptq+cd", "qubo-exact (no refine)", "qubo-exact"]
 SOLVERS = ["gptq", "gptq+cd", "qubo-exact", "qubo-qaoa p=1", "qubo-qaoa p=2", "qubo-qaoa p=3"]
 
@@ -143,7 +144,7 @@ def render(path: Path) -> str:
         "attn0": "the 4 attention projections of block 0 only",
     }
     texts = {"pydoc": "held-out pydoc text", "license": "Python's LICENSE.txt given with --eval-text"}
-    for (scope, text, bits), items in sorted(groups.items(), key=lambda g: (g[0][0] != "all", g[0][1], g[0][2])):
+    for (scope, text, bits), items in sorted(groups.items(), key=lambda g: (g[0][0] != "all", g[0][1], BITS_ORDER.index(g[0][2]))):
         first = next(r for _, r in items if "error" not in r)
         gptq = dict(items).get("gptq")
         lines += [
