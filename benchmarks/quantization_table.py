@@ -144,7 +144,11 @@ def render(path: Path) -> str:
         "attn0": "the 4 attention projections of block 0 only",
     }
     texts = {"pydoc": "held-out pydoc text", "license": "Python's LICENSE.txt given with --eval-text"}
-    for (scope, text, bits), items in sorted(groups.items(), key=lambda g: (g[0][0] != "all", g[0][1], BITS_ORDER.index(g[0][2]))):
+    def order(group: tuple) -> tuple:
+        scope, text, bits = group[0]
+        return scope != "all", text, BITS_ORDER.index(bits)
+
+    for (scope, text, bits), items in sorted(groups.items(), key=order):
         first = next(r for _, r in items if "error" not in r)
         gptq = dict(items).get("gptq")
         lines += [
