@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from itertools import pairwise
 from typing import Any
 
@@ -66,14 +67,14 @@ class BlockQubo:
         return (self.Q[iu[0], iu[1]].abs() > 1e-12 * self.Q.diagonal().abs().max()).sum()
 
 
+@cache
 def level_code(k: int, vars_per_weight: int, dtype: torch.dtype = torch.float64) -> torch.Tensor:
-    """C (k, k·m): weight j's level offset is Σ_i 2^i·x[j·m + i] (variable j·m+i is qubit j·m+i)."""
-    m = vars_per_weight
-    C = torch.zeros(k, k * m, dtype=dtype)
-    for j in range(k):
-        for i in range(m):
-            C[j, j * m + i] = 2.0**i
-    return C
+    """C (k, k·m): weight j's level offset is Σ_i 2^i·x[j·m + i] (variable j·m+i is qubit j·m+i).
+
+    Cached (every block of a layer asks for the same one), so treat it as read-only.
+    """
+    powers = 2.0 ** torch.arange(vars_per_weight, dtype=dtype)
+    return torch.kron(torch.eye(k, dtype=dtype), powers.unsqueeze(0))
 
 
 def to_bits(offsets: torch.Tensor, vars_per_weight: int) -> torch.Tensor:
