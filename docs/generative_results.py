@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qscale.algorithms.born_experiment import run_born
-from qscale.algorithms.generative_data import load_dataset
-from qscale.algorithms.hamiltonians import load_hamiltonian
-from qscale.algorithms.vqe import run_vqe
+from qscale.algorithms.generative.data import load_dataset
+from qscale.algorithms.generative.experiment import run_born
+from qscale.algorithms.variational.hamiltonians import load_hamiltonian
+from qscale.algorithms.variational.vqe import run_vqe
 from qscale.io import atomic_write_text
 
 DOC = Path(__file__).resolve().parent / "generative.md"

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import chi2_contingency
 
-from qscale.algorithms.qpca import QuantumPCA
-from qscale.algorithms.qpca_baselines import exact_pca
-from qscale.algorithms.qpca_circuit import simulate_qpe
-from qscale.algorithms.qpca_data import prepare, synthetic
-from qscale.algorithms.qpca_model import model_qpe
-from qscale.algorithms.qpca_quality import principal_angles_deg
-from qscale.algorithms.qpca_schedule import plan
-from qscale.algorithms.qpca_tomography import (
+from qscale.algorithms.qpca.baselines import exact_pca
+from qscale.algorithms.qpca.circuit import simulate_qpe
+from qscale.algorithms.qpca.data import prepare, synthetic
+from qscale.algorithms.qpca.estimator import QuantumPCA
+from qscale.algorithms.qpca.model import model_qpe
+from qscale.algorithms.qpca.quality import principal_angles_deg
+from qscale.algorithms.qpca.schedule import plan
+from qscale.algorithms.qpca.tomography import (
     probabilities_from_density,
     probabilities_from_mixture,
     rotated_bases,

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from qscale.algorithms.born import BornMachine
-from qscale.algorithms.born_experiment import run_born
-from qscale.algorithms.generative_baselines import MADE, RBM, EmpiricalHistogram, made_masks, n_hidden_for
-from qscale.algorithms.generative_data import bars_and_stripes, histogram, load_dataset, token_dataset
-from qscale.algorithms.generative_metrics import (
+from qscale.algorithms.generative.baselines import MADE, RBM, EmpiricalHistogram, made_masks, n_hidden_for
+from qscale.algorithms.generative.born import BornMachine
+from qscale.algorithms.generative.data import bars_and_stripes, histogram, load_dataset, token_dataset
+from qscale.algorithms.generative.experiment import run_born
+from qscale.algorithms.generative.metrics import (
     kernel_matrix,
     kl_divergence,
     mmd2,

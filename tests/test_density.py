@@ -10,7 +10,7 @@ import scipy.linalg
 import scipy.stats
 import torch
 
-from qscale.algorithms.qpca_circuit import controlled_partial_swap, two_qubit_depth
+from qscale.algorithms.qpca.circuit import controlled_partial_swap, two_qubit_depth
 from qscale.errors import QscaleUserError
 from qscale.quantum import density as dens
 from qscale.quantum.statevector import simulate

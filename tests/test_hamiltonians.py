@@ -10,7 +10,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from qscale.algorithms.hamiltonians import (
+from qscale.algorithms.variational.hamiltonians import (
     H2_GROUND_ENERGY,
     bqm_to_pauli,
     ground_energy,

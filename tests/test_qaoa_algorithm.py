@@ -6,8 +6,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from qscale.algorithms.problems import maxcut_bqm
-from qscale.algorithms.qaoa import approximation_ratio, fixed_angles, interp_transfer
+from qscale.algorithms.qaoa.driver import approximation_ratio, fixed_angles, interp_transfer
+from qscale.algorithms.qaoa.problems import maxcut_bqm
 from qscale.quantum.qaoa_engine import QAOASimulator
 from qscale.quantum.qubo import cost_diagonal
 

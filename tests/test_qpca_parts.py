@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qscale.algorithms import qpca_data
-from qscale.algorithms.qpca_baselines import exact_pca, l2_sampling_pca, randomized_pca
-from qscale.algorithms.qpca_quality import (
+from qscale.algorithms.qpca import data as qpca_data
+from qscale.algorithms.qpca.baselines import exact_pca, l2_sampling_pca, randomized_pca
+from qscale.algorithms.qpca.quality import (
     captured_variance_ratio,
     explained_variance,
     principal_angles_deg,
     recall_at_k,
 )
-from qscale.algorithms.qpca_resources import dme_step_depth, resources
-from qscale.algorithms.qpca_schedule import plan
+from qscale.algorithms.qpca.resources import dme_step_depth, resources
+from qscale.algorithms.qpca.schedule import plan
 from qscale.errors import QscaleUserError
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from qscale.algorithms.ansatz import h2_chemistry, hardware_efficient, qaoa_style, strongly_entangling
-from qscale.algorithms.hamiltonians import H2_GROUND_ENERGY, ground_energy, h2, load_hamiltonian, tfim
-from qscale.algorithms.parameter_shift import shift_jacobian
-from qscale.algorithms.pauli_measurement import SampledEnergy, qubitwise_groups
-from qscale.algorithms.vqe import VQE, run_vqe
+from qscale.algorithms.variational.ansatz import h2_chemistry, hardware_efficient, qaoa_style, strongly_entangling
+from qscale.algorithms.variational.hamiltonians import H2_GROUND_ENERGY, ground_energy, h2, load_hamiltonian, tfim
+from qscale.algorithms.variational.parameter_shift import shift_jacobian
+from qscale.algorithms.variational.pauli_measurement import SampledEnergy, qubitwise_groups
+from qscale.algorithms.variational.vqe import VQE, run_vqe
 from qscale.errors import QscaleUserError
 from qscale.quantum.circuit import Circuit
 from qscale.quantum.pauli import PauliSum
@@ -64,7 +64,7 @@ def test_parameter_shift_equals_autograd_for_every_gate_kind():
 
 def test_parameter_shift_detects_a_wrong_rule(monkeypatch):
     """A two-term rule on a controlled rotation is wrong; the comparison must notice it."""
-    from qscale.algorithms import parameter_shift as ps
+    from qscale.algorithms.variational import parameter_shift as ps
 
     c = Circuit(2)
     c.h(0).cry(0, 1, c.parameter("a"))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qscale.algorithms.hamiltonians import H2_TERMS
+from qscale.algorithms.variational.hamiltonians import H2_TERMS
 
 H2_EXACT = -1.857275030202  # Ha, ANCHORS.md
 CHEMICAL_ACCURACY = 1.6e-3

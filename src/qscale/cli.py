@@ -70,8 +70,8 @@ def qaoa(
     as_json: JsonOpt = False,
 ) -> None:
     """QAOA on a QUBO file or a generated MaxCut problem, beside classical solvers."""
-    from qscale.algorithms.problems import load_problem, make_problem
-    from qscale.algorithms.qaoa import run_qaoa
+    from qscale.algorithms.qaoa.driver import run_qaoa
+    from qscale.algorithms.qaoa.problems import load_problem, make_problem
 
     if (gammas is None) != (betas is None):
         raise QscaleUserError("--gammas and --betas must be given together")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from qscale.algorithms.qpca_defaults import DEFAULT_BITS, DEFAULT_SHOTS, DEFAULT_TANG_SAMPLES
+from qscale.algorithms.qpca import DEFAULT_BITS, DEFAULT_SHOTS, DEFAULT_TANG_SAMPLES
 from qscale.cli_support import emit
 from qscale.errors import QscaleUserError
 
@@ -33,7 +33,7 @@ def qpca_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs to stderr).")] = False,
 ) -> None:
     """Quantum PCA (DME + phase estimation + tomography, simulated) beside classical PCA baselines."""
-    from qscale.algorithms.qpca_run import run_qpca
+    from qscale.algorithms.qpca.driver import run_qpca
     from qscale.energy.ledger import current_ledger
 
     if seed < 0:

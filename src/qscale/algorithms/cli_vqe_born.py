@@ -39,9 +39,9 @@ def vqe_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """VQE on a Hamiltonian, beside its exact ground energy (sparse diagonalisation)."""
-    from qscale.algorithms.hamiltonians import load_hamiltonian
-    from qscale.algorithms.optimizers import OPTIMIZERS
-    from qscale.algorithms.vqe import run_vqe
+    from qscale.algorithms.variational.hamiltonians import load_hamiltonian
+    from qscale.algorithms.variational.optimizers import OPTIMIZERS
+    from qscale.algorithms.variational.vqe import run_vqe
     from qscale.energy.ledger import current_ledger
 
     if optimizer not in OPTIMIZERS:
@@ -91,8 +91,8 @@ def born_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Quantum circuit Born machine on a data set, beside classical models with the same parameter budget."""
-    from qscale.algorithms.born_experiment import run_born
-    from qscale.algorithms.generative_data import load_dataset
+    from qscale.algorithms.generative.data import load_dataset
+    from qscale.algorithms.generative.experiment import run_born
 
     bw = _floats(bandwidths, "--bandwidths")
     ds = load_dataset(dataset, seed=seed, train_samples=train_samples, heldout_samples=heldout_samples, qubits=qubits)

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
-from qscale.algorithms.born_experiment import run_born
-from qscale.algorithms.generative_data import load_dataset
-from qscale.algorithms.hamiltonians import load_hamiltonian
-from qscale.algorithms.vqe import run_vqe
+from qscale.algorithms.generative.data import load_dataset
+from qscale.algorithms.generative.experiment import run_born
+from qscale.algorithms.variational.hamiltonians import load_hamiltonian
+from qscale.algorithms.variational.vqe import run_vqe
 from qscale.study.config import Strict, StudySection
 from qscale.study.stage import Figure, StageOutput, Table, figure_png
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from qscale.algorithms.problems import make_problem
-from qscale.algorithms.qaoa import run_qaoa
+from qscale.algorithms.qaoa.driver import run_qaoa
+from qscale.algorithms.qaoa.problems import make_problem
 from qscale.study.config import QAOAStage, StudySection
 from qscale.study.stage import Figure, StageOutput, Table, figure_png
 

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from qscale.algorithms.qpca_data import load_dataset
-from qscale.algorithms.qpca_run import qpca_on
+from qscale.algorithms.qpca.data import load_dataset
+from qscale.algorithms.qpca.driver import qpca_on
 from qscale.study.config import Strict, StudySection
 from qscale.study.stage import Figure, StageOutput, Table, figure_png
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from functools import cache
 
-from qscale.algorithms.qpca_circuit import controlled_partial_swap, two_qubit_depth
-from qscale.algorithms.qpca_schedule import Schedule
+from qscale.algorithms.qpca.circuit import controlled_partial_swap, two_qubit_depth
+from qscale.algorithms.qpca.schedule import Schedule
 from qscale.energy.data import modalities
 from qscale.energy.qpu import qpu_job
 

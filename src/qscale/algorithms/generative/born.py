@@ -17,14 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from qscale.algorithms.ansatz import strongly_entangling
-from qscale.algorithms.generative_data import MAX_BITS, histogram
-from qscale.algorithms.generative_metrics import KERNEL_SPACES, kernel_matrix, mmd2
-from qscale.algorithms.parameter_shift import expand, shift_jacobian
-from qscale.algorithms.torch_threads import few_threads
+from qscale.algorithms.generative.data import MAX_BITS, histogram
+from qscale.algorithms.generative.metrics import KERNEL_SPACES, kernel_matrix, mmd2
+from qscale.algorithms.variational.ansatz import strongly_entangling
+from qscale.algorithms.variational.parameter_shift import expand, shift_jacobian
 from qscale.errors import QscaleUserError
 from qscale.quantum.device import resolve_device
 from qscale.quantum.statevector import probabilities, sample, simulate
+from qscale.quantum.torch_threads import few_threads
 
 LOSSES = ("mmd", "kl", "mmd+kl")
 GRADIENTS = ("autograd", "parameter-shift")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qscale.algorithms.qpca_defaults import DEFAULT_TANG_SAMPLES as DEFAULT_TANG_SAMPLES
+from qscale.algorithms.qpca import DEFAULT_TANG_SAMPLES as DEFAULT_TANG_SAMPLES
 from qscale.errors import QscaleUserError
 
 

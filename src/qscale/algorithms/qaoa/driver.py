@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from qscale.algorithms.problems import Problem
+from qscale.algorithms.qaoa.problems import Problem
 from qscale.errors import QscaleUserError
 from qscale.quantum.device import resolve_device
 from qscale.quantum.memory import check_memory
@@ -28,7 +28,7 @@ MAX_P = 64
 
 @cache
 def _fixed_angle_table() -> dict:
-    text = resources.files("qscale.algorithms").joinpath("data/fixed_angles_regular_maxcut.json").read_text()
+    text = resources.files("qscale.algorithms.qaoa").joinpath("data/fixed_angles_regular_maxcut.json").read_text()
     return json.loads(text)
 
 

@@ -169,7 +169,7 @@ def _size(text: str, spec: str) -> int:
 def load_hamiltonian(spec: str | PauliSum | object, seed: int = 1) -> Hamiltonian:
     """A Hamiltonian from a built-in spec (see SPEC_HELP), a `qubo:` BQM file, a Pauli JSON file, or a
     PauliSum / qiskit SparsePauliOp object given directly."""
-    from qscale.algorithms.problems import load_problem, make_problem
+    from qscale.algorithms.qaoa.problems import load_problem, make_problem
 
     if isinstance(spec, PauliSum):
         return Hamiltonian(spec, "pauli-sum", f"Pauli sum ({len(spec)} terms, {spec.n_qubits} qubits)")

@@ -17,10 +17,10 @@ import time
 import numpy as np
 import torch
 
-from qscale.algorithms.generative_data import MAX_BITS, histogram
-from qscale.algorithms.generative_metrics import sample_distribution
-from qscale.algorithms.torch_threads import few_threads
+from qscale.algorithms.generative.data import MAX_BITS, histogram
+from qscale.algorithms.generative.metrics import sample_distribution
 from qscale.errors import QscaleUserError
+from qscale.quantum.torch_threads import few_threads
 
 
 def all_bits(n: int) -> torch.Tensor:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from qscale.algorithms.qpca_schedule import Schedule
+from qscale.algorithms.qpca.schedule import Schedule
 from qscale.errors import QscaleUserError
 from qscale.quantum.circuit import Circuit
 from qscale.quantum.density import as_tensor, controlled_dme_powers, controlled_dme_step, n_qubits_of

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qscale.algorithms.born import BornMachine
-from qscale.algorithms.generative_baselines import MADE, RBM, EmpiricalHistogram, n_hidden_for
-from qscale.algorithms.generative_data import GenerativeDataset
-from qscale.algorithms.generative_metrics import kl_divergence, nll, valid_fraction
+from qscale.algorithms.generative.baselines import MADE, RBM, EmpiricalHistogram, n_hidden_for
+from qscale.algorithms.generative.born import BornMachine
+from qscale.algorithms.generative.data import GenerativeDataset
+from qscale.algorithms.generative.metrics import kl_divergence, nll, valid_fraction
 from qscale.errors import QscaleUserError
 
 

@@ -1,6 +1,6 @@
 """One qPCA job as the CLI and the study run it: simulated qPCA beside three classical baselines, one dict out.
 
-Quality is measured the same way for every method on the same centred data (`qpca_quality`); exact PCA's
+Quality is measured the same way for every method on the same centred data (`quality`); exact PCA's
 eigenvectors are the reference for principal angles. Times: classical baselines are measured wall time on
 this machine; qPCA's time is simulation time (no speed claim) and its hardware time is projected.
 """
@@ -12,17 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from qscale.algorithms.qpca import MAX_SHOTS, METHODS, QuantumPCA
-from qscale.algorithms.qpca_baselines import (
+from qscale.algorithms.qpca.baselines import (
     DEFAULT_TANG_SAMPLES,
     Baseline,
     exact_pca,
     l2_sampling_pca,
     randomized_pca,
 )
-from qscale.algorithms.qpca_data import load_dataset
-from qscale.algorithms.qpca_quality import quality
-from qscale.algorithms.qpca_schedule import DEFAULT_BITS, DEFAULT_SHOTS, plan
+from qscale.algorithms.qpca.data import load_dataset
+from qscale.algorithms.qpca.estimator import MAX_SHOTS, METHODS, QuantumPCA
+from qscale.algorithms.qpca.quality import quality
+from qscale.algorithms.qpca.schedule import DEFAULT_BITS, DEFAULT_SHOTS, plan
 from qscale.errors import QscaleUserError
 
 
@@ -49,7 +49,7 @@ def qpca_on(
     device: str = "cpu",
     baselines: bool = True,
 ) -> dict[str, Any]:
-    """qPCA and (optionally) the baselines on a loaded `qpca_data.Dataset`."""
+    """qPCA and (optionally) the baselines on a loaded `data.Dataset`."""
     t0 = time.perf_counter()
     check_k(k, dataset.fit.shape[1])
     est = QuantumPCA(k, bits=bits, copies=copies, shots=shots, method=method, seed=seed, device=device).fit(dataset.fit)

@@ -9,7 +9,7 @@ vector over rho's eigenvectors, and n identical DME steps have closed forms:
 * population block: v -> cos^(2n) v + (1 - cos^(2n)) lambda sum(v) (the swap "refill" towards rho).
 This costs O(2^b d) however many copies are used, but it reads rho's eigen-decomposition (numpy.linalg.eigh),
 which a quantum computer does not have: it predicts what the circuit would output, it does not run it.
-`qscale.algorithms.qpca_circuit` is the circuit-level check; tests compare both.
+`qscale.algorithms.qpca.circuit` is the circuit-level check; tests compare both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from qscale.algorithms.qpca_schedule import Schedule
+from qscale.algorithms.qpca.schedule import Schedule
 from qscale.errors import QscaleUserError
 from qscale.quantum.memory import check_memory
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qscale.algorithms.qpca_defaults import DEFAULT_BITS as DEFAULT_BITS
-from qscale.algorithms.qpca_defaults import DEFAULT_SHOTS as DEFAULT_SHOTS
+from qscale.algorithms.qpca import DEFAULT_BITS as DEFAULT_BITS
+from qscale.algorithms.qpca import DEFAULT_SHOTS as DEFAULT_SHOTS
 from qscale.errors import QscaleUserError
 
 DEFAULT_DME_ERROR = 0.05

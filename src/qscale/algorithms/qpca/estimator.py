@@ -7,7 +7,7 @@ probability ~lambda_i and leaves its eigenvector in the system register. Here:
 2. outcome bins are read in decreasing eigenvalue order when they hold a real eigenvalue (count / (shots
    lambda_hat) >= min_multiplicity; leakage of the phase-estimation kernel into neighbouring bins stays
    below that), and the vector left in the register is estimated by finite-shot tomography
-   (`qpca_tomography`) from `shots` measurements per setting;
+   (`tomography`) from `shots` measurements per setting;
 3. a vector overlapping an accepted one by more than `overlap_threshold` is the same eigenvector seen in a
    neighbouring bin and is dropped; the first k distinct ones, orthonormalised in order, are components_.
 Only sampled counts and tomography estimates reach the result; eigh is used by the *model* method to
@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from qscale.algorithms.qpca_circuit import MAX_CIRCUIT_BITS, MAX_SYSTEM_QUBITS, simulate_qpe
-from qscale.algorithms.qpca_data import Prepared, check_matrix, prepare
-from qscale.algorithms.qpca_model import model_qpe
-from qscale.algorithms.qpca_resources import resources
-from qscale.algorithms.qpca_schedule import DEFAULT_DME_ERROR, plan
-from qscale.algorithms.qpca_tomography import (
+from qscale.algorithms.qpca.circuit import MAX_CIRCUIT_BITS, MAX_SYSTEM_QUBITS, simulate_qpe
+from qscale.algorithms.qpca.data import Prepared, check_matrix, prepare
+from qscale.algorithms.qpca.model import model_qpe
+from qscale.algorithms.qpca.resources import resources
+from qscale.algorithms.qpca.schedule import DEFAULT_DME_ERROR, plan
+from qscale.algorithms.qpca.tomography import (
     probabilities_from_density,
     probabilities_from_mixture,
     rotated_bases,

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from qscale.algorithms.ansatz import build_ansatz
-from qscale.algorithms.hamiltonians import CHEMICAL_ACCURACY, Hamiltonian, ground_energy
-from qscale.algorithms.optimizers import Objective, OptResult, run_optimizer
-from qscale.algorithms.parameter_shift import expand, shift_jacobian
-from qscale.algorithms.pauli_measurement import SampledEnergy
-from qscale.algorithms.torch_threads import few_threads
+from qscale.algorithms.variational.ansatz import build_ansatz
+from qscale.algorithms.variational.hamiltonians import CHEMICAL_ACCURACY, Hamiltonian, ground_energy
+from qscale.algorithms.variational.optimizers import Objective, OptResult, run_optimizer
+from qscale.algorithms.variational.parameter_shift import expand, shift_jacobian
+from qscale.algorithms.variational.pauli_measurement import SampledEnergy
 from qscale.errors import QscaleUserError
 from qscale.quantum.device import resolve_device, resolve_dtype
 from qscale.quantum.pauli import PauliSum
 from qscale.quantum.statevector import simulate
+from qscale.quantum.torch_threads import few_threads
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Variational algorithms: VQE with its ansätze, Hamiltonians, optimizers, parameter-shift gradients and shot noise."""
