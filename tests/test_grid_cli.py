@@ -174,3 +174,12 @@ def test_stabilize_json_sizes_smes_and_li_ion(cli, tmp_path):
 def test_stabilize_bad_input_exits_2(args, needle):
     r = _invoke("stabilize", "--duration-s", "20", *args, "--json")
     assert r.exit_code == 2 and needle in r.stderr and r.stdout == ""
+
+
+def test_site_pue_takes_a_preset_like_energy():
+    from qscale.cli.common import parse_pue
+
+    assert parse_pue("google-fleet").value == pytest.approx(1.10)
+    assert parse_pue("1.3").value == pytest.approx(1.3)
+    r = _invoke("site", "--pue", "no-such-preset", "--json")
+    assert r.exit_code == 2 and "unknown PUE preset" in r.output

@@ -1,4 +1,4 @@
-"""`qscale outlook`: the 2030s/2040s Monte Carlo as a command (registered in qscale.cli, wrapped in `guarded`)."""
+"""`qscale outlook`: the 2030s/2040s Monte Carlo as a command."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli_support import emit
+from qscale.cli.common import JsonOpt, emit, guarded, seed_option
 from qscale.outlook import DEFAULT_YEARS
+
+
+def register(app: typer.Typer) -> None:
+    app.command("outlook")(guarded(outlook_cmd))
 
 
 def outlook_cmd(
     samples: Annotated[int, typer.Option(help="Sampled futures in the Monte Carlo.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of the draws: the same seed gives the same result.")] = 1,
+    seed: Annotated[int, seed_option("Seed of the draws: the same seed gives the same result.")] = 1,
     years: Annotated[str, typer.Option(help="Comma-separated projection years (2025-2060).")] = ",".join(
         map(str, DEFAULT_YEARS)
     ),
@@ -21,7 +25,7 @@ def outlook_cmd(
         Path | None, typer.Option(help="TOML whose ranges, tasks and meta entries replace the defaults' (same names).")
     ] = None,
     plots: Annotated[Path | None, typer.Option(help="Write the fan charts (PNG) into this folder.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs to stderr).")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Scenarios for the 2030s and 2040s: campus energy, cost and carbon, and when a QPU would save energy."""
     from qscale.outlook.model import run_outlook

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qscale.cli_support import JsonOpt, emit, guarded
+from qscale.cli.common import JsonOpt, PueOpt, emit, guarded, parse_pue
 from qscale.errors import QscaleUserError
 
 if TYPE_CHECKING:
@@ -22,9 +22,6 @@ energy_app = typer.Typer(
     help="Energy and carbon: LLM training and inference, quantum processors, fault-tolerant estimates.",
 )
 
-PueOpt = Annotated[
-    str | None, typer.Option("--pue", help="Facility PUE (>= 1) or a preset: google-fleet, industry-average, none.")
-]
 IntensityOpt = Annotated[
     float | None, typer.Option("--intensity-kg-per-kwh", help="Grid carbon intensity, kg CO2e per kWh.")
 ]
@@ -33,14 +30,13 @@ GridOpt = Annotated[str | None, typer.Option("--grid", help="Grid region preset 
 
 def _pue(text: str | None) -> Sourced:
     from qscale.energy import data
-    from qscale.energy.data import Sourced
 
-    if text is None:
-        return data.pue(data.grid_defaults()["pue"])
-    try:
-        return Sourced(value=float(text), source="user input")
-    except ValueError:
-        return data.pue(text)
+    given = parse_pue(text)
+    return given if given is not None else data.pue(data.grid_defaults()["pue"])
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(energy_app, name="energy")
 
 
 def _intensity(value: float | None, grid: str | None) -> Sourced:

@@ -1,4 +1,4 @@
-"""The `qscale vqe` and `qscale born` commands (registered in qscale.cli, which wraps them in `guarded`)."""
+"""`qscale vqe` and `qscale born`: the variational algorithms, each beside its classical reference."""
 
 from __future__ import annotations
 
@@ -6,20 +6,15 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli_support import DeviceOpt, JsonOpt, emit
+from qscale.cli.common import DeviceOpt, JsonOpt, emit, guarded, parse_floats, seed_option
 from qscale.errors import QscaleUserError
 
-_Seed = Annotated[int, typer.Option(help="Seed for starting points, sampling and data.")]
+_Seed = Annotated[int, seed_option("Seed for starting points, sampling and data.")]
 
 
-def _floats(text: str, name: str) -> list[float]:
-    try:
-        values = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise QscaleUserError(f"{name} must be comma-separated numbers, got {text!r}") from None
-    if not values:
-        raise QscaleUserError(f"{name} needs at least one number")
-    return values
+def register(app: typer.Typer) -> None:
+    app.command("vqe")(guarded(vqe_cmd))
+    app.command("born")(guarded(born_cmd))
 
 
 def vqe_cmd(
@@ -94,7 +89,7 @@ def born_cmd(
     from qscale.algorithms.generative.data import load_dataset
     from qscale.algorithms.generative.experiment import run_born
 
-    bw = _floats(bandwidths, "--bandwidths")
+    bw = parse_floats(bandwidths, "--bandwidths", nonempty=True)
     ds = load_dataset(dataset, seed=seed, train_samples=train_samples, heldout_samples=heldout_samples, qubits=qubits)
     result, _, _ = run_born(ds, depth=depth, steps=steps, restarts=restarts, lr=lr, loss=loss, bandwidths=bw,
                             kernel=kernel, gradient=gradient, shots=shots, samples=samples, seed=seed, device=device,

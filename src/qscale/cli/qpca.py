@@ -1,7 +1,4 @@
-"""`qscale qpca`: simulated quantum PCA of LLM data beside exact PCA, randomized SVD and l2-sampling PCA.
-
-Registered in qscale.cli as `app.command("qpca")(guarded(qpca_cmd))`.
-"""
+"""`qscale qpca`: simulated quantum PCA of LLM data beside exact PCA, randomized SVD and l2-sampling PCA."""
 
 from __future__ import annotations
 
@@ -10,8 +7,12 @@ from typing import Annotated
 import typer
 
 from qscale.algorithms.qpca import DEFAULT_BITS, DEFAULT_SHOTS, DEFAULT_TANG_SAMPLES
-from qscale.cli_support import emit
+from qscale.cli.common import JsonOpt, device_option, emit, guarded, seed_option
 from qscale.errors import QscaleUserError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("qpca")(guarded(qpca_cmd))
 
 
 def qpca_cmd(
@@ -25,12 +26,12 @@ def qpca_cmd(
         DEFAULT_SHOTS
     ),
     method: Annotated[str, typer.Option(help="circuit (<= 5 system qubits), model, or auto.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed for sampling, baselines and synthetic data.")] = 0,
+    seed: Annotated[int, seed_option("Seed for sampling, baselines and synthetic data.")] = 0,
     tang_samples: Annotated[int, typer.Option(help="Row (and column) samples of the l2-sampling baseline.")] = (
         DEFAULT_TANG_SAMPLES
     ),
-    device: Annotated[str, typer.Option(help="cpu, cuda or auto (circuit simulation and embeddings).")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs to stderr).")] = False,
+    device: Annotated[str, device_option("cpu, cuda or auto (circuit simulation and embeddings).")] = "auto",
+    as_json: JsonOpt = False,
 ) -> None:
     """Quantum PCA (DME + phase estimation + tomography, simulated) beside classical PCA baselines."""
     from qscale.algorithms.qpca.driver import run_qpca

@@ -1,4 +1,4 @@
-"""`qscale site` and `qscale stabilize`: plain functions that qscale.cli registers (wrapped in `guarded`)."""
+"""`qscale site` and `qscale stabilize`: the campus supply model and the smoothing of training power swings."""
 
 from __future__ import annotations
 
@@ -8,8 +8,13 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli_support import JsonOpt, emit
+from qscale.cli.common import JsonOpt, PueOpt, emit, guarded, parse_pue, seed_option
 from qscale.errors import QscaleUserError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("site")(guarded(site_cmd))
+    app.command("stabilize")(guarded(stabilize_cmd))
 
 
 def _log(msg: str) -> None:
@@ -100,7 +105,7 @@ def site_cmd(
     inference_mw: Annotated[float | None, typer.Option(help="Inference fleet peak IT power, MW.")] = None,
     quantum_systems: Annotated[int | None, typer.Option(help="Quantum computers in the hall.")] = None,
     quantum_kw: Annotated[float | None, typer.Option(help="Steady quantum-hall load, kW in total.")] = None,
-    pue: Annotated[float | None, typer.Option(help="Power usage effectiveness applied to all loads.")] = None,
+    pue: PueOpt = None,
     technologies: Annotated[
         str | None, typer.Option(help="Comma list: grid,smr,fusion,solar,wind,gas,li-ion,smes,flywheel.")
     ] = None,
@@ -117,7 +122,7 @@ def site_cmd(
     ] = None,
     solar_csv: Annotated[Path | None, typer.Option(help="CSV: capacity_factor (0-1).")] = None,
     wind_csv: Annotated[Path | None, typer.Option(help="CSV: capacity_factor (0-1).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of the synthetic profiles.")] = None,
+    seed: Annotated[int | None, seed_option("Seed of the synthetic profiles.")] = None,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write PNG figures to this folder.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -138,7 +143,7 @@ def site_cmd(
         inference_mw=inference_mw,
         quantum_systems=quantum_systems,
         quantum_kw=quantum_kw,
-        pue=pue,
+        pue=None if pue is None else parse_pue(pue).value,
         technologies=technologies,
         max_import_mw=max_import_mw,
         max_unserved_fraction=max_unserved_fraction,
@@ -199,7 +204,7 @@ def stabilize_cmd(
     technologies: Annotated[
         str, typer.Option(help="Comma list of smes, li-ion, flywheel, supercap.")
     ] = "smes,li-ion,flywheel,supercap",
-    seed: Annotated[int, typer.Option(help="Seed for jitter and quantum job times.")] = 1,
+    seed: Annotated[int, seed_option("Seed for jitter and quantum job times.")] = 1,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write PNG figures to this folder.")] = None,
     trace_csv: Annotated[
         Path | None, typer.Option("--trace-csv", help="Write the load and grid-side traces (CSV) to this file.")

@@ -1,0 +1,25 @@
+"""The `qscale` command: one subcommand per stage, `--json` on each, exit 2 on user errors.
+
+Contract: with --json exactly one JSON object goes to stdout; logs and progress go to stderr; exit code 0 on
+success, 2 on a user error with a one-line reason, 1 on an internal error.
+
+Each command group is one module of this package with a `register(app)` function; GROUPS lists them in the
+order `qscale --help` shows their commands, so adding a group is one new module plus one entry here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from qscale.cli import energy, outlook, qaoa, qpca, quantize, site, study, variational
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
+
+GROUPS = (study, qaoa, quantize, site, qpca, variational, outlook, energy)
+
+for _group in GROUPS:
+    _group.register(app)
+
+
+def main() -> None:
+    app()
