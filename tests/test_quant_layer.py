@@ -8,8 +8,9 @@ import torch
 
 from qscale.errors import QscaleUserError
 from qscale.llm.quant import make_quantizer
+from qscale.llm.quant.block import build_block_qubo, row_bqm
 from qscale.llm.quant.hessian import HessianAccumulator, factorize, relative_error
-from qscale.llm.quant.qubo import build_block_qubo, greedy_block, row_bqm
+from qscale.llm.quant.qubo import greedy_block
 from qscale.llm.quant.solvers import ExactSolver
 
 

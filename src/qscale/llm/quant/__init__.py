@@ -4,6 +4,7 @@ All three share one asymmetric min-max grid (grid.py) and one interface (base.La
 they differ only in how the integer levels are chosen.
 """
 
-from qscale.llm.quant.base import LayerQuantizer, QuantizedWeight, make_quantizer
+from qscale.llm.quant.base import LayerQuantizer, QuantizedWeight
+from qscale.llm.quant.factory import make_quantizer
 
 __all__ = ["LayerQuantizer", "QuantizedWeight", "make_quantizer"]

@@ -89,15 +89,3 @@ class LayerQuantizer(ABC):
         if not torch.isfinite(hessian).all():
             raise QscaleUserError("the Hessian contains NaN or infinite values")
         return hessian.detach().to(torch.float64).clone()
-
-
-def make_quantizer(method: str, **options: Any) -> LayerQuantizer:
-    """Build a quantizer by name: 'rtn', 'gptq' or 'qubo' (options go to its constructor)."""
-    from qscale.llm.quant.gptq import GPTQQuantizer
-    from qscale.llm.quant.qubo import QUBOQuantizer
-    from qscale.llm.quant.rtn import RTNQuantizer
-
-    classes: dict[str, type[LayerQuantizer]] = {"rtn": RTNQuantizer, "gptq": GPTQQuantizer, "qubo": QUBOQuantizer}
-    if method not in classes:
-        raise QscaleUserError(f"unknown method {method!r}: use one of {', '.join(classes)}")
-    return classes[method](**options)

@@ -11,25 +11,10 @@ from typing import Any
 
 import torch
 
-from qscale.errors import QscaleUserError
 from qscale.llm.quant.base import LayerQuantizer, QuantizedWeight, finish
-from qscale.llm.quant.grid import GroupGrid, dequantize, lazy_batch_size, quantize_levels
-from qscale.llm.quant.hessian import factorize
+from qscale.llm.quant.grid import GroupGrid, dequantize, group_values, lazy_batch_size, quantize_levels
+from qscale.llm.quant.hessian import check_damping, factorize
 from qscale.llm.quant.refine import check_refine, coordinate_descent, refine_layer
-
-
-def check_damping(percdamp: float) -> float:
-    if not 0 < percdamp < 1:
-        raise QscaleUserError(f"damping must be a fraction in (0, 1), got {percdamp!r}")
-    return percdamp
-
-
-def group_values(W1: torch.Tensor, W: torch.Tensor, i1: int, i2: int, column: int, size: int) -> torch.Tensor:
-    """Current values of columns [column, column+size): in-batch ones from W1, later ones from W."""
-    inside = W1[:, column - i1 : min(column + size, i2) - i1]
-    if column + size <= i2:
-        return inside
-    return torch.cat([inside, W[:, i2 : column + size]], dim=1)
 
 
 class GPTQQuantizer(LayerQuantizer):

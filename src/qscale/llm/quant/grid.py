@@ -99,3 +99,11 @@ class GroupGrid:
     def stacked(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(rows, groups) scale and zero tensors."""
         return torch.stack(self.scales, 1), torch.stack(self.zeros, 1)
+
+
+def group_values(W1: torch.Tensor, W: torch.Tensor, i1: int, i2: int, column: int, size: int) -> torch.Tensor:
+    """Current values of columns [column, column+size): in-batch ones from W1, later ones from W."""
+    inside = W1[:, column - i1 : min(column + size, i2) - i1]
+    if column + size <= i2:
+        return inside
+    return torch.cat([inside, W[:, i2 : column + size]], dim=1)

@@ -75,3 +75,9 @@ def factorize(W: torch.Tensor, H: torch.Tensor, percdamp: float = 0.01, act_orde
             if int(info) == 0:
                 return Factorized(W, upper.to(W.dtype).to(W.device), Hd, perm, damp, int(dead.sum()))
     raise QscaleUserError("the layer Hessian is not positive definite even with 10000x damping")
+
+
+def check_damping(percdamp: float) -> float:
+    if not 0 < percdamp < 1:
+        raise QscaleUserError(f"damping must be a fraction in (0, 1), got {percdamp!r}")
+    return percdamp

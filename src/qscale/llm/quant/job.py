@@ -16,7 +16,8 @@ import torch
 from qscale.errors import QscaleUserError
 from qscale.llm.models import FP_NOTE, check_model_name, load_causal_lm
 from qscale.llm.perplexity import perplexity
-from qscale.llm.quant.base import LayerQuantizer, make_quantizer
+from qscale.llm.quant.base import LayerQuantizer
+from qscale.llm.quant.factory import make_quantizer
 from qscale.llm.quant.grid import check_bits
 from qscale.llm.quant.refine import check_refine
 from qscale.llm.quant.resources import merge_shapes, qaoa_resources

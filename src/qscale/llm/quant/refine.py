@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from qscale.errors import QscaleUserError
+from qscale.llm.quant.block import BlockQubo, BlockTally, box_base, level_code, to_bits
 from qscale.llm.quant.grid import dequantize
 from qscale.llm.quant.hessian import Factorized
 
 if TYPE_CHECKING:
-    from qscale.llm.quant.qubo import BlockQubo, _Tally
     from qscale.llm.quant.solvers import BlockSolver
 
 
@@ -48,8 +48,6 @@ def move_qubo(
     A: torch.Tensor, a: torch.Tensor, current: torch.Tensor, scale: torch.Tensor, maxq: int, vars_per_weight: int
 ) -> BlockQubo:
     """The QUBOs of moving one block, all rows: A = H_BB (k, k), a (rows, k), current levels (rows, k)."""
-    from qscale.llm.quant.qubo import BlockQubo, box_base, level_code, to_bits
-
     k = A.shape[0]
     ridge = 1e-9 * float(A.diagonal().mean()) + 1e-300
     eye = torch.eye(k, dtype=A.dtype, device=A.device)
@@ -109,7 +107,7 @@ def lazy_batches(bounds: list[tuple[int, int]], width: int = 128) -> list[list[t
 
 def refine_levels(
     W: torch.Tensor, H: torch.Tensor, levels: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor, maxq: int,
-    bounds: list[tuple[int, int]], vars_per_weight: int, solver: BlockSolver, sweeps: int, tally: _Tally,
+    bounds: list[tuple[int, int]], vars_per_weight: int, solver: BlockSolver, sweeps: int, tally: BlockTally,
 ) -> torch.Tensor:
     """Levels after `sweeps` passes of block moves over `bounds`; every tensor in processing order.
 

@@ -18,7 +18,7 @@ from qscale.errors import QscaleUserError
 from qscale.llm.quant.qaoa_kernel import normalise, optimise_angles, probabilities
 
 if TYPE_CHECKING:
-    from qscale.llm.quant.qubo import BlockQubo
+    from qscale.llm.quant.block import BlockQubo
 
 MAX_ENUMERATION_VARIABLES = 16
 
