@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qscale.figures import Figure, figure_png, pyplot
 from qscale.io import atomic_write_bytes
-from qscale.study.stage import Figure, figure_png
 
 COLORS = {
     "grid": "#7f7f7f",
@@ -37,7 +37,7 @@ def _tag(summary: dict) -> str:
 
 def dispatch_week_figure(outcome, start: int | None = None) -> Figure:
     """Stacked hourly supply for one week (the middle week of the window by default), load on top."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     from qscale.grid.results import dispatch_frame
 
@@ -81,7 +81,7 @@ def dispatch_week_figure(outcome, start: int | None = None) -> Figure:
 
 def capacity_figure(outcome) -> Figure:
     """Optimal power capacities (MW) and storage energy (MWh) side by side."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     s = outcome.summary
     caps = {("grid (peak import)" if k == "grid" else k): v for k, v in s["capacities_mw"].items() if v > 1e-3}
@@ -107,7 +107,7 @@ def capacity_figure(outcome) -> Figure:
 
 def cost_figure(outcome) -> Figure:
     """Annual cost by technology, split into annualised capex+FOM and operating cost."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     s = outcome.summary
     items = {k: v for k, v in s["cost_breakdown_per_year"].items() if v["capex_usd"] + v["opex_usd"] > 1.0}
@@ -138,7 +138,7 @@ def site_figures(outcome) -> list[Figure]:
 
 def stabilize_figure(result: dict, traces: dict, window_s: float = 10.0) -> Figure:
     """Load and grid-side power per technology over the first seconds, and each storage's energy."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     t = traces["t_s"]
     sel = t <= t[0] + window_s

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from qscale.errors import QscaleUserError
+from qscale.figures import Figure, figure_png, pyplot
 from qscale.io import atomic_write_bytes
-from qscale.study.stage import Figure, figure_png
 
 CAMPUS_PANELS = (
     ("energy_mwh", 1e-6, "campus energy (TWh/yr)"),
@@ -35,7 +35,7 @@ def fan(ax, years: list[int], band: dict[str, np.ndarray], color: str, label: st
 
 
 def campus_figure(result: dict[str, Any]) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     years = result["years"]
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
@@ -56,7 +56,7 @@ def campus_figure(result: dict[str, Any]) -> Figure:
 
 
 def tasks_figure(result: dict[str, Any]) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     years, tasks = result["years"], result["tasks"]
     cols = 2
@@ -85,7 +85,7 @@ def tasks_figure(result: dict[str, Any]) -> Figure:
 
 
 def advantage_figure(result: dict[str, Any]) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     years = result["years"]
     fig, ax = plt.subplots(figsize=(7, 3.6))

@@ -11,8 +11,9 @@ from qscale.algorithms.generative.data import load_dataset
 from qscale.algorithms.generative.experiment import run_born
 from qscale.algorithms.variational.hamiltonians import load_hamiltonian
 from qscale.algorithms.variational.vqe import run_vqe
+from qscale.figures import Figure, Table, figure_png, pyplot
 from qscale.study.config import Strict, StudySection
-from qscale.study.stage import Figure, StageOutput, Table, figure_png
+from qscale.study.stage import StageOutput
 
 
 class GenerativeStage(Strict):
@@ -123,7 +124,7 @@ def _born_table(born: dict) -> Table:
 
 
 def _distribution_plot(ds, dists: dict) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     if ds.valid is not None:
         keep = np.flatnonzero(ds.valid)
@@ -154,7 +155,7 @@ def _distribution_plot(ds, dists: dict) -> Figure:
 
 
 def _ising_plot(ising: list[dict]) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for n in sorted({r["n_qubits"] for r in ising}):
@@ -169,7 +170,7 @@ def _ising_plot(ising: list[dict]) -> Figure:
 
 
 def _trace_plot(runs: dict) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     for name, r in runs.items():

@@ -6,12 +6,13 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
+from qscale.figures import Table
 from qscale.outlook.model import DEFAULT_YEARS, run_outlook
 from qscale.outlook.plots import outlook_figures
 from qscale.outlook.sampling import MAX_SAMPLES
 from qscale.outlook.scenarios import check_years
 from qscale.study.config import Strict, StudySection
-from qscale.study.stage import StageOutput, Table
+from qscale.study.stage import StageOutput
 
 QUICK_SAMPLES = 300
 

@@ -6,8 +6,9 @@ import numpy as np
 
 from qscale.algorithms.qaoa.driver import run_qaoa
 from qscale.algorithms.qaoa.problems import make_problem
+from qscale.figures import Figure, Table, figure_png, pyplot
 from qscale.study.config import QAOAStage, StudySection
-from qscale.study.stage import Figure, StageOutput, Table, figure_png
+from qscale.study.stage import StageOutput
 
 
 def run(cfg: QAOAStage, study: StudySection, progress) -> StageOutput:
@@ -113,7 +114,7 @@ def run(cfg: QAOAStage, study: StudySection, progress) -> StageOutput:
 
 
 def _ratio_plot(depths, ratios_opt, fixed, baselines, e_min) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 3.8))
     ps = np.arange(1, len(ratios_opt) + 1)

@@ -12,8 +12,9 @@ from pydantic import Field
 
 from qscale.algorithms.qpca.data import load_dataset
 from qscale.algorithms.qpca.driver import qpca_on
+from qscale.figures import Figure, Table, figure_png, pyplot
 from qscale.study.config import Strict, StudySection
-from qscale.study.stage import Figure, StageOutput, Table, figure_png
+from qscale.study.stage import StageOutput
 
 BASELINE_STYLES = {"exact_pca": "-", "randomized_svd": "--", "quantum_inspired": ":"}
 
@@ -136,7 +137,7 @@ TABLE_HEADERS = [
 
 def quality_plot(results: dict[int, dict], data_label: str) -> Figure:
     """Variance kept and max principal angle vs copies of rho per QPE run; classical baselines as lines."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]

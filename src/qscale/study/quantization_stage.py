@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from qscale.figures import Figure, Table, figure_png, pyplot
 from qscale.study.config import Strict, StudySection
-from qscale.study.stage import Figure, StageOutput, Table, figure_png
+from qscale.study.stage import StageOutput
 
 
 class QuantizationStage(Strict):
@@ -127,7 +128,7 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
 
 
 def _error_plot(results: dict[str, dict]) -> Figure:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(6.5, 3.6))

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from qscale.figures import Table
 from qscale.study.config import Strict, StudySection
-from qscale.study.stage import StageOutput, Table
+from qscale.study.stage import StageOutput
 
 
 class SiteStage(Strict):
