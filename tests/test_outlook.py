@@ -11,9 +11,9 @@ from qscale.energy.ft import estimate_ft
 from qscale.energy.qpu import qpu_job
 from qscale.errors import QscaleUserError
 from qscale.io import dumps
-from qscale.outlook import load_scenarios, run_outlook
 from qscale.outlook.ftcost import ft_run
-from qscale.outlook.scenarios import REQUIRED_RANGES
+from qscale.outlook.model import run_outlook
+from qscale.outlook.scenarios import REQUIRED_RANGES, load_scenarios
 
 FIXED = {
     "it_mw_2025": 100.0, "it_load_factor": 1.0, "demand_growth_to_2030": 0.1, "demand_growth_after_2030": 0.02,
