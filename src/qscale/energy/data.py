@@ -7,21 +7,16 @@ Names are matched loosely (case, spaces, dashes and underscores ignored) so `tpu
 from __future__ import annotations
 
 import re
-import tomllib
 from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import Field, PositiveFloat, ValidationError
 
+from qscale.config import Frozen, format_error, packaged_toml
 from qscale.errors import QscaleUserError
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Accelerator(_Strict):
+class Accelerator(Frozen):
     key: str
     name: str
     aliases: list[str] = Field(default_factory=list)
@@ -57,12 +52,12 @@ class Accelerator(_Strict):
         return self.die_area_mm2 / 100.0 * self.carbon_per_area_kg_per_cm2
 
 
-class Sourced(_Strict):
+class Sourced(Frozen):
     value: float
     source: str
 
 
-class Ranged(_Strict):
+class Ranged(Frozen):
     """A parameter with the values that give the lowest, the central and the highest energy."""
 
     low: float = Field(ge=0)
@@ -74,7 +69,7 @@ class Ranged(_Strict):
         return float(getattr(self, scenario))
 
 
-class Modality(_Strict):
+class Modality(Frozen):
     key: str
     description: str
     static_w: Ranged
@@ -89,7 +84,7 @@ class Modality(_Strict):
     iteration_overhead_s: Ranged
 
 
-class QubitModel(_Strict):
+class QubitModel(Frozen):
     key: str
     instruction_set: Literal["gate_based", "majorana"]
     modality: str
@@ -103,7 +98,7 @@ class QubitModel(_Strict):
     source: str
 
 
-class QecScheme(_Strict):
+class QecScheme(Frozen):
     key: str
     crossing_prefactor: PositiveFloat
     threshold: PositiveFloat
@@ -130,15 +125,14 @@ def _resolve(name: str, table: dict[str, Any], what: str, aliases: dict[str, str
 
 @cache
 def _load(filename: str) -> dict[str, Any]:
-    text = resources.files("qscale.energy").joinpath("data", filename).read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return packaged_toml("qscale.energy", f"data/{filename}")
 
 
-def _validated(model: type[_Strict], key: str, raw: dict[str, Any], filename: str) -> Any:
+def _validated(model: type[Frozen], key: str, raw: dict[str, Any], filename: str) -> Any:
     try:
         return model(key=key, **raw)
     except ValidationError as exc:  # a broken packaged data file is a bug, not a user error
-        raise RuntimeError(f"{filename} [{key}] is invalid: {exc}") from exc
+        raise RuntimeError(format_error(exc, f"{filename} [{key}]")) from exc
 
 
 @cache

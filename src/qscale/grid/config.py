@@ -6,22 +6,18 @@ all, and enabling it without every parameter is an error listing what is missing
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from qscale.config import Strict, read_toml, validate
 from qscale.errors import QscaleUserError
 from qscale.grid.techdata import CASES, rydberg_required
 
 TECHNOLOGIES = ("grid", "smr", "fusion", "solar", "wind", "gas", "li-ion", "smes", "flywheel")
 DEFAULT_TECHNOLOGIES = ("grid", "smr", "fusion", "solar", "wind", "gas", "li-ion")
 Technology = Literal["grid", "smr", "fusion", "solar", "wind", "gas", "li-ion", "smes", "flywheel"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class CampusSection(Strict):
@@ -161,15 +157,6 @@ def check_rydberg(section: RydbergSection) -> dict[str, float] | None:
     return dict(p)
 
 
-def _format_error(exc: ValidationError, source: str) -> str:
-    err = exc.errors()[0]
-    key = ".".join(str(part) for part in err["loc"]) or "<root>"
-    if err["type"] == "extra_forbidden":
-        return f"{source}: unknown key '{key}'"
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"{source}: bad value for '{key}': {msg}" if key != "<root>" else f"{source}: {msg}"
-
-
 def _merge(base: dict, overrides: dict) -> dict:
     out = dict(base)
     for key, value in overrides.items():
@@ -185,22 +172,13 @@ def load_site_config(path: Path | None = None, overrides: dict | None = None) ->
     data: dict = {}
     source = "site config"
     if path is not None:
-        path = Path(path)
         source = str(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise QscaleUserError(f"config file not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise QscaleUserError(f"{path}: not valid TOML ({exc})") from None
+        data = read_toml(path)
         data = data.get("site", data)  # accept a [site] table (study config) or top-level sections
     if overrides:
         data = _merge(data, overrides)
         source = f"{source} + command-line options"
-    try:
-        cfg = SiteConfig.model_validate(data)
-    except ValidationError as exc:
-        raise QscaleUserError(_format_error(exc, source)) from None
+    cfg = validate(SiteConfig, data, source)
     if cfg.run.cost_case not in CASES:  # pragma: no cover - Literal already checks
         raise QscaleUserError(f"cost_case must be one of {CASES}")
     check_rydberg(cfg.rydberg)

@@ -7,20 +7,18 @@ steady cryogenic draw and a step whenever a job starts or stops.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import numpy as np
 
+from qscale.config import packaged_toml
 from qscale.errors import QscaleUserError
 
 
 @cache
 def stabilize_data() -> dict:
-    text = resources.files("qscale.grid").joinpath("data/stabilize.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return packaged_toml("qscale.grid", "data/stabilize.toml")
 
 
 @dataclass

@@ -6,12 +6,11 @@ for a calendar year and gets the set of its decade, so every figure it uses is t
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from typing import Any
 
+from qscale.config import packaged_toml
 from qscale.errors import QscaleUserError
 
 CASES = ("advanced", "moderate", "conservative")
@@ -20,8 +19,7 @@ YEAR_MIN, YEAR_MAX = 2025, 2049
 
 @cache
 def raw_data() -> dict[str, Any]:
-    text = resources.files("qscale.grid").joinpath("data/technologies.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return packaged_toml("qscale.grid", "data/technologies.toml")
 
 
 def cost_set(year: int) -> str:

@@ -7,14 +7,13 @@ number the Monte Carlo draws still names where it came from. Bad files are user 
 from __future__ import annotations
 
 import math
-import tomllib
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from qscale.config import Frozen, packaged_toml, read_toml, validate
 from qscale.errors import QscaleUserError
 
 # Every range the model reads; a scenario file must define all of them (the defaults do).
@@ -44,11 +43,7 @@ POSITIVE = ("it_mw_2025", "pue", "flop_per_j_2025", "flop_utilization", "bytes_p
 YEAR_MIN, YEAR_MAX = 2025, 2060
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Range(_Strict):
+class Range(Frozen):
     """One uncertain input: drawn uniformly (or log-uniformly) between low and high; low == high fixes it."""
 
     low: float
@@ -75,7 +70,7 @@ class Range(_Strict):
         return self.model_dump() | {"kind": "assumed", "basis": "assumption" if self.assumed else "sourced"}
 
 
-class Task(_Strict):
+class Task(Frozen):
     """One of qscale's quantum tasks: its circuits (NISQ and fault-tolerant counts) and its classical work."""
 
     family: str
@@ -122,14 +117,14 @@ class Task(_Strict):
         return self.shots * self.circuits * self.iterations
 
 
-class Meta(_Strict):
+class Meta(Frozen):
     base_year: int = Field(2025, ge=2000, le=YEAR_MIN)
     modality: str = "superconducting"
     description: str = ""
     tasks: list[str] | None = None  # the tasks to run (default: all)
 
 
-class Scenarios(_Strict):
+class Scenarios(Frozen):
     meta: Meta = Field(default_factory=Meta)
     ranges: dict[str, Range]
     tasks: dict[str, Task] = Field(min_length=1)
@@ -165,20 +160,9 @@ class Scenarios(_Strict):
         return {name: r.echo() for name, r in self.ranges.items()}
 
 
-def _format(exc: ValidationError, source: str) -> str:
-    err = exc.errors()[0]
-    key = ".".join(str(p) for p in err["loc"]) or "<root>"
-    if err["type"] == "extra_forbidden":
-        return f"{source}: unknown key '{key}'"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"{source}: bad value for '{key}': {msg}{more}" if key != "<root>" else f"{source}: {msg}{more}"
-
-
 @cache
 def default_data() -> dict[str, Any]:
-    text = resources.files("qscale.outlook").joinpath("data/scenarios.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return packaged_toml("qscale.outlook", "data/scenarios.toml")
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -196,10 +180,7 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse_scenarios(data: dict[str, Any], source: str = "scenarios") -> Scenarios:
-    try:
-        return Scenarios.model_validate(data)
-    except ValidationError as exc:
-        raise QscaleUserError(_format(exc, source)) from None
+    return validate(Scenarios, data, source)
 
 
 def load_scenarios(path: Path | str | dict | None = None) -> Scenarios:
@@ -208,14 +189,7 @@ def load_scenarios(path: Path | str | dict | None = None) -> Scenarios:
         return parse_scenarios(default_data(), "data/scenarios.toml")
     if isinstance(path, dict):
         return parse_scenarios(merge(default_data(), path), "scenarios")
-    path = Path(path)
-    if not path.is_file():
-        raise QscaleUserError(f"scenario file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise QscaleUserError(f"{path}: not valid TOML: {exc}") from None
-    return parse_scenarios(merge(default_data(), data), str(path))
+    return parse_scenarios(merge(default_data(), read_toml(path, "scenario file")), str(path))
 
 
 def check_years(years: list[int] | tuple[int, ...], base_year: int = YEAR_MIN) -> list[int]:

@@ -1,14 +1,14 @@
-"""Config building blocks shared by every stage: the strict base model and the [study] section."""
+"""Config building blocks shared by every stage: the [study] section (the strict base is qscale.config's)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from qscale.config import Strict
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+__all__ = ["QAOAStage", "Strict", "StudySection"]
 
 
 class StudySection(Strict):

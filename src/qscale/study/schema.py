@@ -6,12 +6,11 @@ from there; this module gathers them.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from qscale.errors import QscaleUserError
+from qscale.config import read_toml, validate
 from qscale.study.config import QAOAStage, Strict, StudySection
 from qscale.study.generative_stage import GenerativeStage
 from qscale.study.outlook_stage import OutlookStage
@@ -35,34 +34,15 @@ class StudyConfig(Strict):
         return self.model_copy(update=update)
 
 
-def _format_error(exc: ValidationError, source: str) -> str:
-    err = exc.errors()[0]
-    key = ".".join(str(part) for part in err["loc"]) or "<root>"
-    if err["type"] == "extra_forbidden":
-        return f"{source}: unknown key '{key}'"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{source}: bad value for '{key}': {err['msg']}{more}"
-
-
 def parse_config(data: dict, source: str = "config") -> StudyConfig:
-    try:
-        return StudyConfig.model_validate(data)
-    except ValidationError as exc:
-        raise QscaleUserError(_format_error(exc, source)) from None
+    return validate(StudyConfig, data, source)
 
 
 def load_config(path: Path | None) -> StudyConfig:
     """Read and validate a TOML config; None gives the defaults."""
     if path is None:
         return StudyConfig()
-    path = Path(path)
-    if not path.is_file():
-        raise QscaleUserError(f"config file not found: {path}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise QscaleUserError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, str(path))
+    return parse_config(read_toml(path), str(path))
 
 
 def to_toml(config: StudyConfig) -> str:
