@@ -19,9 +19,10 @@ import math
 from typing import Any
 
 from qscale.energy.data import QecScheme, QubitModel, ft_table, modality, qec_scheme, qubit_model
-from qscale.energy.figures import assumed, count, non_negative
+from qscale.energy.inputs import assumed
 from qscale.energy.qpu import SCENARIOS, power_w
 from qscale.errors import QscaleUserError
+from qscale.validation import check_count, check_non_negative
 
 MAX_DISTANCE = 101
 
@@ -157,13 +158,13 @@ def estimate_ft(
     """Physical qubits, code distance, runtime and energy of an algorithm of the given logical size."""
     qm = qubit_model(qubit_model_name)
     scheme = scheme_for(qm, qec)
-    q_alg = count("--logical-qubits", logical_qubits)
-    n_t, n_rot = count("--t-count", t_count, 0), count("--rotation-count", rotation_count, 0)
-    n_ccz, n_meas = count("--ccz-count", ccz_count, 0), count("--measurement-count", measurement_count, 0)
-    rot_depth = count("--rotation-depth", rotation_depth, 0) if rotation_depth is not None else n_rot
+    q_alg = check_count(logical_qubits, "--logical-qubits")
+    n_t, n_rot = check_count(t_count, "--t-count", 0), check_count(rotation_count, "--rotation-count", 0)
+    n_ccz, n_meas = check_count(ccz_count, "--ccz-count", 0), check_count(measurement_count, "--measurement-count", 0)
+    rot_depth = check_count(rotation_depth, "--rotation-depth", 0) if rotation_depth is not None else n_rot
     if rot_depth > n_rot:
         raise QscaleUserError(f"--rotation-depth ({rot_depth}) cannot exceed --rotation-count ({n_rot})")
-    eps = non_negative("--error-budget", error_budget)
+    eps = check_non_negative(error_budget, "--error-budget")
     if not 0 < eps < 1:
         raise QscaleUserError(f"--error-budget must be in (0, 1), got {error_budget!r}")
 
@@ -173,7 +174,7 @@ def estimate_ft(
     t_states = n_t + 4 * n_ccz + n_rot * t_per_rot
     depth = n_meas + n_rot + n_t + 3 * n_ccz + rot_depth * t_per_rot
     if logical_depth is not None:
-        depth = max(depth, count("--logical-depth", logical_depth))
+        depth = max(depth, check_count(logical_depth, "--logical-depth"))
     if depth < 1:
         raise QscaleUserError("give an algorithm size: --logical-depth or T/rotation/CCZ/measurement counts")
     q_layout = 2 * q_alg + math.ceil(math.sqrt(8 * q_alg)) + 1

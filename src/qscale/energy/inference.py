@@ -14,8 +14,9 @@ import math
 from typing import Any
 
 from qscale.energy.data import Accelerator, Sourced, accelerator
-from qscale.energy.figures import USER, assumed, count, fraction, intensity_value, non_negative, positive, pue_value
+from qscale.energy.inputs import USER, assumed, intensity_value, pue_value
 from qscale.errors import QscaleUserError
+from qscale.validation import check_count, check_fraction, check_non_negative, check_positive
 
 BYTES_PER_PARAM = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "fp4": 0.5}
 ECOLOGITS = {"alpha": 1.17e-6, "beta": -1.12e-2, "gamma": 4.05e-5}
@@ -104,21 +105,21 @@ def infer(
     """Energy per output token and per request; `method` picks the headline model, the other cross-checks."""
     if method not in METHODS:
         raise QscaleUserError(f"unknown --method {method!r}; known: {', '.join(METHODS)}")
-    total = positive("--params", params)
-    active = positive("--active-params", active_params) if active_params is not None else total
+    total = check_positive(params, "--params")
+    active = check_positive(active_params, "--active-params") if active_params is not None else total
     if active > total:
         raise QscaleUserError(f"--active-params ({active:g}) cannot exceed --params ({total:g})")
-    b = count("--batch", batch)
-    n_devices = count("--devices", devices)
-    n_in, n_out = count("--input-tokens", input_tokens, 0), count("--output-tokens", output_tokens)
-    ctx = count("--context-tokens", context_tokens, 0)
-    kv = non_negative("--kv-bytes-per-token", kv_bytes_per_token)
-    n_requests = count("--requests", requests)
-    eff_c, eff_m = fraction("--mfu", mfu), fraction("--mbu", mbu)
+    b = check_count(batch, "--batch")
+    n_devices = check_count(devices, "--devices")
+    n_in, n_out = check_count(input_tokens, "--input-tokens", 0), check_count(output_tokens, "--output-tokens")
+    ctx = check_count(context_tokens, "--context-tokens", 0)
+    kv = check_non_negative(kv_bytes_per_token, "--kv-bytes-per-token")
+    n_requests = check_count(requests, "--requests")
+    eff_c, eff_m = check_fraction(mfu, "--mfu"), check_fraction(mbu, "--mbu")
     acc = accelerator(hardware)
     peak, prec = acc.peak(precision)
     if power_w is not None:
-        power = Sourced(value=positive("--power-w", power_w), source="user input")
+        power = Sourced(value=check_positive(power_w, "--power-w"), source="user input")
     elif acc.tdp_w is not None:
         power = Sourced(value=acc.tdp_w, source=f"TDP, an upper bound on average power: {acc.tdp_source}")
     else:

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from qscale.energy.data import Modality, modality
-from qscale.energy.figures import count
+from qscale.validation import check_count
 
 SCENARIOS = ("low", "typical", "high")
 
@@ -60,11 +60,11 @@ def qpu_job(
 ) -> dict[str, Any]:
     """Projected time and energy of a job (`circuits` circuits × `shots` shots, repeated `iterations` times)."""
     mod = modality(modality_name)
-    n = count("--qubits", qubits)
-    depth = count("--two-qubit-depth", two_qubit_depth, 0)
-    n_shots = count("--shots", shots)
-    n_circuits = count("--circuits", circuits)
-    n_iter = count("--iterations", iterations)
+    n = check_count(qubits, "--qubits")
+    depth = check_count(two_qubit_depth, "--two-qubit-depth", 0)
+    n_shots = check_count(shots, "--shots")
+    n_circuits = check_count(circuits, "--circuits")
+    n_iter = check_count(iterations, "--iterations")
     scenarios: dict[str, Any] = {}
     for sc in SCENARIOS:
         p = power_w(mod, n, sc)

@@ -9,8 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from qscale.energy.data import Accelerator, Sourced, accelerator
-from qscale.energy.figures import assumed, count, fraction, intensity_value, positive, pue_value
+from qscale.energy.inputs import assumed, intensity_value, pue_value
 from qscale.errors import QscaleUserError
+from qscale.validation import check_count, check_fraction, check_positive
 
 SECONDS_PER_DAY = 86_400.0
 HOURS_PER_YEAR = 8_760.0
@@ -29,7 +30,7 @@ METHOD = "LLMCarbon (Faiz et al., ICLR 2024)"
 
 def _power(acc: Accelerator | None, avg_power_w: float | None) -> Sourced:
     if avg_power_w is not None:
-        return Sourced(value=positive("--avg-power-w", avg_power_w), source="user input")
+        return Sourced(value=check_positive(avg_power_w, "--avg-power-w"), source="user input")
     if acc is not None and acc.avg_power_w is not None:
         return Sourced(value=acc.avg_power_w, source=acc.avg_power_source)
     if acc is not None and acc.tdp_w is not None:
@@ -78,18 +79,18 @@ def train_from_compute(
     lifetime_years: float = DEFAULT_LIFETIME_YEARS,
 ) -> dict[str, Any]:
     """Training energy from model size and tokens: FLOPs -> days on `devices` -> MWh -> tCO2e."""
-    total = positive("--params", params)
-    active = positive("--active-params", active_params) if active_params is not None else total
+    total = check_positive(params, "--params")
+    active = check_positive(active_params, "--active-params") if active_params is not None else total
     if active > total:
         raise QscaleUserError(f"--active-params ({active:g}) cannot exceed --params ({total:g})")
-    n_tokens = positive("--tokens", tokens)
-    n_devices = count("--devices", devices)
-    eff = fraction("--hw-efficiency", hw_efficiency)
+    n_tokens = check_positive(tokens, "--tokens")
+    n_devices = check_count(devices, "--devices")
+    eff = check_fraction(hw_efficiency, "--hw-efficiency")
     acc = accelerator(hardware)
     peak, prec = acc.peak(precision)
     power = _power(acc, avg_power_w)
     pue_s, grid = pue_value(pue), intensity_value(intensity)
-    lifetime = positive("lifetime_years", lifetime_years)
+    lifetime = check_positive(lifetime_years, "lifetime_years")
 
     flops = 6.0 * active * n_tokens
     seconds = flops / (n_devices * peak * eff)
@@ -132,12 +133,12 @@ def train_from_device_hours(
     lifetime_years: float = DEFAULT_LIFETIME_YEARS,
 ) -> dict[str, Any]:
     """Training energy from published GPU-hours and average power (the model-card form)."""
-    hours = positive("--gpu-hours", device_hours)
+    hours = check_positive(device_hours, "--gpu-hours")
     acc = accelerator(hardware) if hardware is not None else None
     power = _power(acc, avg_power_w)
     pue_s, grid = pue_value(pue), intensity_value(intensity)
-    lifetime = positive("lifetime_years", lifetime_years)
-    n_devices = count("--devices", devices) if devices is not None else None
+    lifetime = check_positive(lifetime_years, "lifetime_years")
+    n_devices = check_count(devices, "--devices") if devices is not None else None
     result: dict[str, Any] = {
         "kind": "projected",
         "method": METHOD,

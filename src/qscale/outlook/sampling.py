@@ -10,8 +10,8 @@ import itertools
 
 import numpy as np
 
-from qscale.errors import QscaleUserError
 from qscale.outlook.scenarios import REQUIRED_RANGES, Range, Scenarios
+from qscale.validation import check_int
 
 MAX_SAMPLES = 1_000_000
 
@@ -29,10 +29,8 @@ def draw_range(r: Range, u: np.ndarray) -> np.ndarray:
 
 def draw(scenarios: Scenarios, samples: int, seed: int) -> Draws:
     """One value per range and sample: {range name: array of shape (samples,)}."""
-    if isinstance(samples, bool) or not isinstance(samples, int | np.integer) or not 1 <= samples <= MAX_SAMPLES:
-        raise QscaleUserError(f"--samples must be an integer in 1..{MAX_SAMPLES}, got {samples!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise QscaleUserError(f"--seed must be an integer >= 0, got {seed!r}")
+    check_int(samples, "--samples", min=1, max=MAX_SAMPLES)
+    check_int(seed, "--seed", min=0)
     rng = np.random.default_rng(int(seed))
     uniforms = rng.random((len(REQUIRED_RANGES), int(samples)))
     return {name: draw_range(scenarios.ranges[name], uniforms[i]) for i, name in enumerate(REQUIRED_RANGES)}

@@ -15,6 +15,7 @@ from numbers import Real
 import numpy as np
 
 from qscale.errors import QscaleUserError
+from qscale.validation import check_int
 
 
 class Parameter:
@@ -121,9 +122,7 @@ class Circuit:
     """A gate list on `n_qubits`; gate methods return the circuit so they chain."""
 
     def __init__(self, n_qubits: int) -> None:
-        if isinstance(n_qubits, bool) or not isinstance(n_qubits, int | np.integer) or n_qubits < 1:
-            raise QscaleUserError(f"n_qubits must be a positive integer, got {n_qubits!r}")
-        self.n_qubits = int(n_qubits)
+        self.n_qubits = check_int(n_qubits, "n_qubits", min=1)
         self._ops: list[Operation] = []
         self._params: list[Parameter] = []
         self._index: dict[int, int] = {}  # id(Parameter) -> slot
@@ -176,8 +175,7 @@ class Circuit:
     def _qubits(self, qubits: tuple[object, ...]) -> tuple[int, ...]:
         out = []
         for q in qubits:
-            if isinstance(q, bool) or not isinstance(q, int | np.integer):
-                raise QscaleUserError(f"qubit index must be an integer, got {q!r}")
+            check_int(q, "qubit index")
             if not 0 <= int(q) < self.n_qubits:
                 raise QscaleUserError(f"qubit {int(q)} out of range for a {self.n_qubits}-qubit circuit")
             out.append(int(q))

@@ -23,6 +23,7 @@ from qscale.errors import QscaleUserError
 from qscale.quantum.circuit import Circuit, Operation, ParamExpr
 from qscale.quantum.device import real_dtype, resolve_device, resolve_dtype
 from qscale.quantum.memory import check_memory
+from qscale.validation import check_int
 
 _S2 = 1.0 / np.sqrt(2.0)
 _W = np.exp(1j * np.pi / 4)
@@ -437,8 +438,7 @@ def sample(psi: torch.Tensor, shots: int, seed: int | np.random.Generator | None
     Reproducible for a given seed on any device: probabilities go to float64 numpy and a
     numpy Generator draws uniforms looked up in the cumulative sum (fine for 2^24 outcomes).
     """
-    if isinstance(shots, bool) or not isinstance(shots, int | np.integer) or shots < 1:
-        raise QscaleUserError(f"shots must be a positive integer, got {shots!r}")
+    check_int(shots, "shots", min=1)
     p = probabilities(psi.detach()).to(torch.float64).cpu().numpy()
     single = p.ndim == 1
     p = np.atleast_2d(p)

@@ -21,6 +21,7 @@ from qscale.algorithms.generative.data import MAX_BITS, histogram
 from qscale.algorithms.generative.metrics import sample_distribution
 from qscale.errors import QscaleUserError
 from qscale.quantum.torch_threads import few_threads
+from qscale.validation import check_int
 
 
 def all_bits(n: int) -> torch.Tensor:
@@ -33,8 +34,7 @@ class _Model:
     """Shared API: fit(samples) -> self, probs_ (2^n,), n_parameters_, seconds_, sample(n, seed)."""
 
     def __init__(self, n_bits: int) -> None:
-        if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not 1 <= n_bits <= MAX_BITS:
-            raise QscaleUserError(f"baselines support 1 to {MAX_BITS} bits, got {n_bits!r}")
+        check_int(n_bits, "the baselines' n_bits", min=1, max=MAX_BITS)
         self.n_bits = n_bits
 
     def _target(self, samples: np.ndarray) -> np.ndarray:
@@ -64,8 +64,7 @@ class _TorchModel(_Model):
 
     def __init__(self, n_bits: int, n_hidden: int, steps: int = 1500, lr: float = 0.05, seed: int = 1) -> None:
         super().__init__(n_bits)
-        if isinstance(n_hidden, bool) or not isinstance(n_hidden, int) or n_hidden < 1:
-            raise QscaleUserError(f"hidden units must be a positive integer, got {n_hidden!r}")
+        check_int(n_hidden, "hidden units", min=1)
         self.n_hidden, self.steps, self.lr, self.seed = n_hidden, steps, lr, seed
 
     def _log_probs(self, V: torch.Tensor) -> torch.Tensor:

@@ -25,15 +25,11 @@ from qscale.errors import QscaleUserError
 from qscale.quantum.device import resolve_device
 from qscale.quantum.statevector import probabilities, sample, simulate
 from qscale.quantum.torch_threads import few_threads
+from qscale.validation import check_int
 
 LOSSES = ("mmd", "kl", "mmd+kl")
 GRADIENTS = ("autograd", "parameter-shift")
 _FLOOR = 1e-10  # probability floor inside the KL loss
-
-
-def _positive_int(value: object, what: str, least: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise QscaleUserError(f"{what} must be an integer >= {least}, got {value!r}")
 
 
 @dataclass
@@ -55,10 +51,9 @@ class BornMachine:
     device: str = "cpu"
 
     def _validate(self) -> None:
-        if isinstance(self.n_qubits, bool) or not isinstance(self.n_qubits, int) or not 1 <= self.n_qubits <= MAX_BITS:
-            raise QscaleUserError(f"the Born machine supports 1 to {MAX_BITS} qubits, got {self.n_qubits!r}")
-        _positive_int(self.steps, "--steps", 0)
-        _positive_int(self.restarts, "--restarts")
+        check_int(self.n_qubits, "the Born machine's n_qubits", min=1, max=MAX_BITS)
+        check_int(self.steps, "--steps", min=0)
+        check_int(self.restarts, "--restarts", min=1)
         if not self.lr > 0:
             raise QscaleUserError(f"--lr must be positive, got {self.lr}")
         if self.loss not in LOSSES:
@@ -68,7 +63,7 @@ class BornMachine:
         if self.kernel not in KERNEL_SPACES:
             raise QscaleUserError(f"unknown kernel space {self.kernel!r}: use {' or '.join(KERNEL_SPACES)}")
         if self.shots is not None:
-            _positive_int(self.shots, "--shots")
+            check_int(self.shots, "--shots", min=1)
             if self.gradient != "parameter-shift":
                 raise QscaleUserError("training from shots needs --gradient parameter-shift (autograd needs the state)")
             if self.loss != "mmd":

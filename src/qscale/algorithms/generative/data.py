@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from qscale.errors import QscaleUserError
+from qscale.validation import check_int
 
 MAX_BITS = 12  # kernels and exact likelihoods enumerate 2^n outcomes
 DATASETS = ("bas:RxC (e.g. bas:2x2, bas:3x3)", "tokens:smollm2")
@@ -92,8 +93,7 @@ def token_dataset(n_bits: int, tokenizer: Any = None, calibration: str | None = 
     """
     from qscale.llm.text import pydoc_split, tokenize
 
-    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not 1 <= n_bits <= MAX_BITS:
-        raise QscaleUserError(f"--qubits must be an integer in [1, {MAX_BITS}] for tokens, got {n_bits!r}")
+    check_int(n_bits, "--qubits", min=1, max=MAX_BITS, note=" for tokens")
     source = "given text"
     if calibration is None or evaluation is None:
         split = pydoc_split()
@@ -125,8 +125,7 @@ def load_dataset(spec: str, seed: int = 1, train_samples: int = 1000, heldout_sa
                  qubits: int = 6) -> GenerativeDataset:
     """A data set by name: bas:RxC or tokens:smollm2 (with `qubits` bits per token)."""
     for what, v in (("--train-samples", train_samples), ("--heldout-samples", heldout_samples)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise QscaleUserError(f"{what} must be a positive integer, got {v!r}")
+        check_int(v, what, min=1)
     kind, _, arg = str(spec).partition(":")
     if kind == "bas":
         r, x, c = arg.partition("x")

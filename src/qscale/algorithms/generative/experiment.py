@@ -15,7 +15,7 @@ from qscale.algorithms.generative.baselines import MADE, RBM, EmpiricalHistogram
 from qscale.algorithms.generative.born import BornMachine
 from qscale.algorithms.generative.data import GenerativeDataset
 from qscale.algorithms.generative.metrics import kl_divergence, nll, valid_fraction
-from qscale.errors import QscaleUserError
+from qscale.validation import check_int
 
 
 def score(p: np.ndarray, ds: GenerativeDataset, drawn: np.ndarray) -> dict:
@@ -64,10 +64,8 @@ def run_born(
     baselines: bool = True,
 ) -> tuple[dict, BornMachine, dict]:
     """Fit the QCBM (and baselines); returns the `qscale born` JSON dict, the model and the baselines."""
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise QscaleUserError(f"--samples must be a positive integer, got {samples!r}")
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 0:
-        raise QscaleUserError(f"--shots must be a non-negative integer, got {shots!r}")
+    check_int(samples, "--samples", min=1)
+    check_int(shots, "--shots", min=0)
     bm = BornMachine(ds.n_bits, depth=depth, steps=steps, restarts=restarts, lr=lr, loss=loss,
                      bandwidths=tuple(bandwidths), kernel=kernel, gradient=gradient, shots=shots or None,
                      seed=seed, device=device).fit(ds.train)

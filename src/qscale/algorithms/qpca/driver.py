@@ -24,6 +24,7 @@ from qscale.algorithms.qpca.estimator import MAX_SHOTS, METHODS, QuantumPCA
 from qscale.algorithms.qpca.quality import quality
 from qscale.algorithms.qpca.schedule import DEFAULT_BITS, DEFAULT_SHOTS, plan
 from qscale.errors import QscaleUserError
+from qscale.validation import check_choice, check_int
 
 
 def _baseline_entry(b: Baseline, q: dict) -> dict:
@@ -31,8 +32,7 @@ def _baseline_entry(b: Baseline, q: dict) -> dict:
 
 
 def check_k(k: int, dim: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise QscaleUserError(f"--k must be a positive integer, got {k!r}")
+    check_int(k, "--k", min=1)
     if k > dim:
         raise QscaleUserError(f"--k {k} is larger than the data dimension {dim}")
 
@@ -109,15 +109,11 @@ def qpca_on(
 
 def check_options(k: int, bits: int, copies: int | None, shots: int, method: str, tang_samples: int) -> None:
     """Cheap checks before any data is loaded (embedding the data can take minutes)."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise QscaleUserError(f"--k must be a positive integer, got {k!r}")
+    check_int(k, "--k", min=1)
     plan(0.5, bits, copies)  # validates --bits and --copies
-    if isinstance(shots, bool) or not isinstance(shots, int) or not 1 <= shots <= MAX_SHOTS:
-        raise QscaleUserError(f"--shots must be an integer in 1..{MAX_SHOTS}, got {shots!r}")
-    if method not in METHODS:
-        raise QscaleUserError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    if isinstance(tang_samples, bool) or not isinstance(tang_samples, int) or tang_samples < k:
-        raise QscaleUserError(f"--tang-samples must be an integer >= k = {k}, got {tang_samples!r}")
+    check_int(shots, "--shots", min=1, max=MAX_SHOTS)
+    check_choice(method, "--method", METHODS)
+    check_int(tang_samples, "--tang-samples", min=k, note=" (= --k)")
 
 
 def run_qpca(data: str, k: int, **kwargs: Any) -> dict[str, Any]:

@@ -34,17 +34,10 @@ from qscale.algorithms.qpca.tomography import (
     tomograph,
 )
 from qscale.errors import QscaleUserError
+from qscale.validation import check_int
 
 METHODS = ("auto", "circuit", "model")
 MAX_SHOTS = 10**9
-
-
-def _positive_int(name: str, value: object, minimum: int = 1, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise QscaleUserError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise QscaleUserError(f"{name} must be at most {maximum}, got {value!r}")
-    return int(value)
 
 
 class QuantumPCA:
@@ -84,10 +77,10 @@ class QuantumPCA:
 
     # -- checks ---------------------------------------------------------------------------------------
     def _validate(self, d: int) -> tuple[int, int, str]:
-        k = _positive_int("n_components (k)", self.n_components)
+        k = check_int(self.n_components, "n_components (k)", min=1)
         if k > d:
             raise QscaleUserError(f"k = {k} is larger than the data dimension {d}")
-        shots = _positive_int("shots", self.shots, 1, MAX_SHOTS)
+        shots = check_int(self.shots, "shots", min=1, max=MAX_SHOTS)
         if self.method not in METHODS:
             raise QscaleUserError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
         if not 0 < self.overlap_threshold < 1:

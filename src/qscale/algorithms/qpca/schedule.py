@@ -21,6 +21,7 @@ import numpy as np
 from qscale.algorithms.qpca import DEFAULT_BITS as DEFAULT_BITS
 from qscale.algorithms.qpca import DEFAULT_SHOTS as DEFAULT_SHOTS
 from qscale.errors import QscaleUserError
+from qscale.validation import check_int
 
 DEFAULT_DME_ERROR = 0.05
 MAX_BITS = 16
@@ -76,18 +77,13 @@ class Schedule:
 
 def plan(purity: float, bits: int, copies: int | None = None, dme_error: float = DEFAULT_DME_ERROR) -> Schedule:
     """Pick t from the purity bound and n0 from `copies` (rounded to a multiple of 2^b - 1) or the DME bound."""
-    if isinstance(bits, bool) or not isinstance(bits, int | np.integer) or not 1 <= bits <= MAX_BITS:
-        raise QscaleUserError(f"--bits must be an integer in 1..{MAX_BITS}, got {bits!r}")
+    check_int(bits, "--bits", min=1, max=MAX_BITS)
     if not (math.isfinite(purity) and 0 < purity <= 1 + 1e-9):
         raise QscaleUserError(f"purity Tr(rho^2) must be in (0, 1], got {purity!r}")
     f = max(0.5, 1 - 2.0 ** (1 - bits))
     t = 2 * math.pi * f / math.sqrt(purity)
     if copies is not None:
-        if isinstance(copies, bool) or not isinstance(copies, int | np.integer) or copies < 2**bits - 1:
-            raise QscaleUserError(
-                f"--copies must be an integer >= 2^bits - 1 = {2**bits - 1} (one DME step per unit power), "
-                f"got {copies!r}"
-            )
+        check_int(copies, "--copies", min=2**bits - 1, note=" (= 2^bits - 1: one DME step per unit power)")
         n0 = max(1, round(int(copies) / (2**bits - 1)))
     else:
         if not (math.isfinite(dme_error) and 0 < dme_error <= 1):

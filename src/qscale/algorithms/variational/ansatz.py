@@ -17,16 +17,15 @@ from itertools import pairwise
 from qscale.errors import QscaleUserError
 from qscale.quantum.circuit import Circuit
 from qscale.quantum.pauli import PauliSum
+from qscale.validation import check_int
 
 ANSATZE = ("hea", "qaoa", "chemistry")
 MAX_DEPTH = 200
 
 
 def _check(n: int, depth: int, least_depth: int = 0) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise QscaleUserError(f"number of qubits must be a positive integer, got {n!r}")
-    if isinstance(depth, bool) or not isinstance(depth, int) or not least_depth <= depth <= MAX_DEPTH:
-        raise QscaleUserError(f"--depth must be an integer in [{least_depth}, {MAX_DEPTH}], got {depth!r}")
+    check_int(n, "number of qubits", min=1)
+    check_int(depth, "--depth", min=least_depth, max=MAX_DEPTH)
 
 
 def hardware_efficient(n: int, depth: int) -> Circuit:

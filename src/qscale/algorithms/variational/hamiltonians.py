@@ -19,6 +19,7 @@ import scipy.sparse.linalg
 from qscale.errors import QscaleUserError
 from qscale.quantum.pauli import PauliSum
 from qscale.quantum.qubo import variable_order
+from qscale.validation import check_int
 
 # ANCHORS.md: Qiskit's H2 test Hamiltonian (STO-3G, 0.735 Å, parity mapping with two-qubit reduction).
 H2_TERMS = (
@@ -70,9 +71,7 @@ def _bonds(n: int, periodic: bool) -> list[tuple[int, int]]:
 
 
 def _check_n(n: int, least: int = 2) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or not least <= n <= MAX_BUILTIN_QUBITS:
-        raise QscaleUserError(f"number of qubits must be an integer in [{least}, {MAX_BUILTIN_QUBITS}], got {n!r}")
-    return int(n)
+    return check_int(n, "number of qubits", min=least, max=MAX_BUILTIN_QUBITS)
 
 
 def tfim(n: int, h: float = 1.0, j: float = 1.0, periodic: bool = False) -> PauliSum:

@@ -14,6 +14,7 @@ import torch
 from scipy.optimize import minimize
 
 from qscale.errors import QscaleUserError
+from qscale.validation import check_int
 
 OPTIMIZERS = ("adam", "lbfgs", "spsa", "cobyla")
 
@@ -122,8 +123,7 @@ def spsa(obj: Objective, x0: np.ndarray, max_iter: int, rng: np.random.Generator
 
 def run_optimizer(name: str, obj: Objective, x0: np.ndarray, max_iter: int, lr: float,
                   rng: np.random.Generator) -> OptResult:
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise QscaleUserError(f"--max-iter must be a positive integer, got {max_iter!r}")
+    check_int(max_iter, "--max-iter", min=1)
     if name == "adam":
         if not lr > 0:
             raise QscaleUserError(f"--lr must be positive, got {lr}")

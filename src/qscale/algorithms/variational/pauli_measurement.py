@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from qscale.errors import QscaleUserError
 from qscale.quantum.circuit import Circuit
 from qscale.quantum.pauli import PauliSum
 from qscale.quantum.statevector import sample, simulate
+from qscale.validation import check_int
 
 
 def qubitwise_groups(op: PauliSum) -> list[tuple[str, list[tuple[int, float]]]]:
@@ -43,8 +43,7 @@ class SampledEnergy:
     """Estimate <H> from `shots` samples per measurement group; reproducible for a given seed."""
 
     def __init__(self, op: PauliSum, shots: int, seed: int = 0, device: str = "cpu", dtype: str = "complex128"):
-        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
-            raise QscaleUserError(f"--shots must be a positive integer, got {shots!r}")
+        check_int(shots, "--shots", min=1)
         self.op, self.shots, self.device, self.dtype = op, shots, device, dtype
         self.groups = qubitwise_groups(op)
         self.constant = float(sum(c for lab, c in op.terms if set(lab) == {"I"}))

@@ -25,6 +25,7 @@ from qscale.quantum.device import resolve_device, resolve_dtype
 from qscale.quantum.pauli import PauliSum
 from qscale.quantum.statevector import simulate
 from qscale.quantum.torch_threads import few_threads
+from qscale.validation import check_int
 
 
 @dataclass
@@ -43,11 +44,9 @@ class VQE:
     dtype: str = "complex128"
 
     def _validate(self) -> None:
-        if isinstance(self.restarts, bool) or not isinstance(self.restarts, int) or not 1 <= self.restarts <= 1000:
-            raise QscaleUserError(f"--restarts must be an integer in [1, 1000], got {self.restarts!r}")
-        if self.shots is not None and (isinstance(self.shots, bool) or not isinstance(self.shots, int)
-                                       or self.shots < 1):
-            raise QscaleUserError(f"--shots must be a positive integer (or 0 for exact energies), got {self.shots!r}")
+        check_int(self.restarts, "--restarts", min=1, max=1000)
+        if self.shots is not None:
+            check_int(self.shots, "--shots", min=1, note=" (or 0 for exact energies)")
         resolve_dtype(self.dtype)
 
     def exact_energy(self, params: np.ndarray) -> float:
@@ -125,8 +124,7 @@ def run_vqe(
     dtype: str = "complex128",
 ) -> dict:
     """VQE on `ham` beside exact diagonalisation; the dict of the `qscale vqe` JSON contract."""
-    if isinstance(shots, bool) or not isinstance(shots, int) or shots < 0:
-        raise QscaleUserError(f"--shots must be a non-negative integer, got {shots!r}")
+    check_int(shots, "--shots", min=0)
     vqe = VQE(ansatz, depth, optimizer, shots or None, restarts, max_iter, lr, seed, device, dtype).fit(ham.op)
     exact = ground_energy(ham.op)
     result: dict = {

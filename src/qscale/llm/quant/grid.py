@@ -10,15 +10,14 @@ from __future__ import annotations
 import torch
 
 from qscale.errors import QscaleUserError
+from qscale.validation import check_int
 
 MIN_BITS, MAX_BITS = 2, 8
 
 
 def check_bits(bits: int) -> int:
     """Levels are stored as uint8 and a 1-bit min-max grid is degenerate, hence 2..8."""
-    if isinstance(bits, bool) or not isinstance(bits, int) or not MIN_BITS <= bits <= MAX_BITS:
-        raise QscaleUserError(f"--bits must be an integer from {MIN_BITS} to {MAX_BITS}, got {bits!r}")
-    return bits
+    return check_int(bits, "--bits", min=MIN_BITS, max=MAX_BITS)
 
 
 def check_group_size(group_size: int | None) -> int | None:

@@ -26,6 +26,7 @@ from qscale.llm.quant.grid import GroupGrid, dequantize, group_values, lazy_batc
 from qscale.llm.quant.hessian import check_damping, factorize
 from qscale.llm.quant.refine import check_refine, refine_layer, refine_levels
 from qscale.llm.quant.solvers import BlockSolver, make_solver
+from qscale.validation import check_int
 
 
 def greedy_block(
@@ -68,8 +69,7 @@ class QUBOQuantizer(LayerQuantizer):
         record_blocks: bool = False, **solver_options: Any,
     ):
         super().__init__(bits, group_size)
-        if isinstance(block, bool) or not isinstance(block, int) or block < 1:
-            raise QscaleUserError(f"--block must be a positive integer, got {block!r}")
+        check_int(block, "--block", min=1)
         if vars_per_weight not in (1, 2) or vars_per_weight > self.bits:
             raise QscaleUserError(f"--vars-per-weight must be 1 or 2 (and at most --bits), got {vars_per_weight!r}")
         if group_size is not None and group_size % block:

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from qscale.errors import QscaleUserError
 from qscale.llm.quant.block import BlockQubo, BlockTally, box_base, level_code, to_bits
 from qscale.llm.quant.grid import dequantize
 from qscale.llm.quant.hessian import Factorized
+from qscale.validation import check_int
 
 if TYPE_CHECKING:
     from qscale.llm.quant.solvers import BlockSolver
@@ -33,9 +33,7 @@ MAX_REFINE_SWEEPS = 100
 
 
 def check_refine(sweeps: int) -> int:
-    if isinstance(sweeps, bool) or not isinstance(sweeps, int) or not 0 <= sweeps <= MAX_REFINE_SWEEPS:
-        raise QscaleUserError(f"--refine must be a whole number from 0 to {MAX_REFINE_SWEEPS}, got {sweeps!r}")
-    return sweeps
+    return check_int(sweeps, "--refine", min=0, max=MAX_REFINE_SWEEPS)
 
 
 def layer_loss(W: torch.Tensor, Wq: torch.Tensor, H: torch.Tensor) -> float:
