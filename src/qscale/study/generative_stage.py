@@ -13,6 +13,7 @@ from qscale.algorithms.variational.hamiltonians import load_hamiltonian
 from qscale.algorithms.variational.vqe import run_vqe
 from qscale.figures import Figure, Table, figure_png, pyplot
 from qscale.study.config import Strict, StudySection
+from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
 
@@ -182,3 +183,6 @@ def _trace_plot(runs: dict) -> Figure:
     ax.legend(fontsize=7)
     return Figure("VQE on H2: energy per iteration", figure_png(fig),
                   "Exact energies (autograd) and shot estimates (parameter shift, SPSA) as the optimizer saw them.")
+
+
+STAGE = Stage("generative", GenerativeStage, run)

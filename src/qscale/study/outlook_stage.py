@@ -12,6 +12,7 @@ from qscale.outlook.plots import outlook_figures
 from qscale.outlook.sampling import MAX_SAMPLES
 from qscale.outlook.scenarios import check_years
 from qscale.study.config import Strict, StudySection
+from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
 QUICK_SAMPLES = 300
@@ -102,3 +103,6 @@ def run(cfg: OutlookStage, study: StudySection, progress) -> StageOutput:
         tables=[_campus_table(result), _task_table(result)],
         notes=notes,
     )
+
+
+STAGE = Stage("outlook", OutlookStage, run)

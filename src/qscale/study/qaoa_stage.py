@@ -2,13 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+from pydantic import Field
 
 from qscale.algorithms.qaoa.driver import run_qaoa
 from qscale.algorithms.qaoa.problems import make_problem
 from qscale.figures import Figure, Table, figure_png, pyplot
-from qscale.study.config import QAOAStage, StudySection
+from qscale.study.config import Strict, StudySection
+from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
+
+
+class QAOAStage(Strict):
+    """QAOA on MaxCut: ratio vs depth for optimised and fixed angles, beside classical solvers."""
+
+    enabled: bool = True
+    problem: Literal["maxcut"] = "maxcut"
+    graph: str = "regular:3"
+    nodes: int = Field(16, ge=2, le=34)
+    depths: list[int] = Field(default_factory=lambda: [1, 2, 3], min_length=1)
+    restarts: int = Field(4, ge=1, le=64)
+    shots: int = Field(1024, ge=1)
+    dtype: Literal["complex64", "complex128"] = "complex128"
+
+    def quick(self) -> QAOAStage:
+        return self.model_copy(update={"nodes": min(self.nodes, 10), "depths": self.depths[:2], "restarts": 2})
 
 
 def run(cfg: QAOAStage, study: StudySection, progress) -> StageOutput:
@@ -150,3 +170,6 @@ def _ratio_plot(depths, ratios_opt, fixed, baselines, e_min) -> Figure:
         figure_png(fig),
         "Expected-cut ratio of QAOA (simulated) vs depth, with classical solvers' best cut as lines.",
     )
+
+
+STAGE = Stage("qaoa", QAOAStage, run)

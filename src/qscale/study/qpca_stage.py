@@ -14,6 +14,7 @@ from qscale.algorithms.qpca.data import load_dataset
 from qscale.algorithms.qpca.driver import qpca_on
 from qscale.figures import Figure, Table, figure_png, pyplot
 from qscale.study.config import Strict, StudySection
+from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
 BASELINE_STYLES = {"exact_pca": "-", "randomized_svd": "--", "quantum_inspired": ":"}
@@ -210,3 +211,6 @@ def run(cfg: QPCAStage, study: StudySection, progress) -> StageOutput:
         tables=[Table("qPCA beside classical PCA (same data, same k)", TABLE_HEADERS, table_rows(results))],
         notes=notes,
     )
+
+
+STAGE = Stage("qpca", QPCAStage, run)

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from qscale.figures import Figure, Table, figure_png, pyplot
 from qscale.study.config import Strict, StudySection
+from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
 
@@ -147,3 +148,6 @@ def _error_plot(results: dict[str, dict]) -> Figure:
         figure_png(fig),
         "||(W-Q)X||^2 / ||WX||^2 per quantized layer on calibration inputs (measured).",
     )
+
+
+STAGE = Stage("quantization", QuantizationStage, run)

@@ -20,20 +20,10 @@ from qscale import __version__
 from qscale.energy.ledger import ledger_scope
 from qscale.errors import QscaleUserError
 from qscale.io import atomic_write_text, dumps
-from qscale.study import generative_stage, outlook_stage, qaoa_stage, qpca_stage, quantization_stage, site_stage
 from qscale.study.report import render_report
 from qscale.study.schema import StudyConfig, to_toml
 from qscale.study.stage import StageOutput
-
-# (config attribute, runner): the order of the pipeline in DESIGN.md.
-STAGES: list[tuple[str, Callable]] = [
-    ("qaoa", qaoa_stage.run),
-    ("quantization", quantization_stage.run),
-    ("qpca", qpca_stage.run),
-    ("generative", generative_stage.run),
-    ("site", site_stage.run),
-    ("outlook", outlook_stage.run),
-]
+from qscale.study.stages import STAGES
 
 
 def machine_info() -> dict:
@@ -66,7 +56,8 @@ def run_study(config: StudyConfig, out: Path | None, quick: bool, progress: Call
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     outputs: list[StageOutput] = []
-    for name, runner in STAGES:
+    for stage in STAGES:
+        name, runner = stage.name, stage.run
         stage_cfg = getattr(resolved, name)
         if not stage_cfg.enabled:
             progress(f"stage {name}: disabled in config")

@@ -1,37 +1,36 @@
 """The study's whole TOML config: one section per stage, validated with pydantic (unknown keys are errors).
 
-Kept apart from `config.py` because each stage module defines its own section and imports the shared base
-from there; this module gathers them.
+Built from the stage registry (study/stages.py): each stage module defines its own section, and this module
+gathers them, so the config keys follow the registered stages.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, create_model
 
 from qscale.config import read_toml, validate
-from qscale.study.config import QAOAStage, Strict, StudySection
-from qscale.study.generative_stage import GenerativeStage
-from qscale.study.outlook_stage import OutlookStage
-from qscale.study.qpca_stage import QPCAStage
-from qscale.study.quantization_stage import QuantizationStage
-from qscale.study.site_stage import SiteStage
+from qscale.study.config import Strict, StudySection
+from qscale.study.stages import STAGES
 
 
-class StudyConfig(Strict):
+class _StudyConfigBase(Strict):
     study: StudySection = Field(default_factory=StudySection)
-    qaoa: QAOAStage = Field(default_factory=QAOAStage)
-    quantization: QuantizationStage = Field(default_factory=QuantizationStage)
-    qpca: QPCAStage = Field(default_factory=QPCAStage)
-    generative: GenerativeStage = Field(default_factory=GenerativeStage)
-    site: SiteStage = Field(default_factory=SiteStage)
-    outlook: OutlookStage = Field(default_factory=OutlookStage)
 
     def quick(self) -> StudyConfig:
         """A reduced copy that keeps every stage but shrinks sizes so the whole study takes seconds."""
-        update = {name: getattr(self, name).quick() for name in type(self).model_fields if name != "study"}
+        update = {s.name: getattr(self, s.name).quick() for s in STAGES}
         return self.model_copy(update=update)
+
+
+# [study] first, then one section per registered stage, in pipeline order (the order config.toml is written in).
+StudyConfig = create_model(
+    "StudyConfig",
+    __base__=_StudyConfigBase,
+    __doc__="The study's whole config: [study] and one section per stage.",
+    **{s.name: (s.section, Field(default_factory=s.section)) for s in STAGES},
+)
 
 
 def parse_config(data: dict, source: str = "config") -> StudyConfig:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from qscale.figures import Table
 from qscale.study.config import Strict, StudySection
+from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
 
@@ -90,3 +91,6 @@ def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
             "data (NREL ATB and the sources in qscale/grid/data), not measurements."
         ],
     )
+
+
+STAGE = Stage("site", SiteStage, run)
