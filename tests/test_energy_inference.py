@@ -234,3 +234,14 @@ def test_cli_bad_input_exits_2_with_one_line(args, reason):
     assert res.stdout == ""
     lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and reason in lines[0]
+
+
+# -- consumers: the campus's inference load -------------------------------------------------------------------
+def test_fleet_power_falls_less_than_traffic_and_feeds_the_site():
+    from qscale.energy.fleet import inference_trough, serving_power_fraction
+    from qscale.grid.config import CampusSection
+
+    half, quarter = serving_power_fraction(0.5), serving_power_fraction(0.25)
+    assert 0.5 < quarter <= half < 1.0  # static floor and busier GPUs per token: power is not traffic
+    assert CampusSection().inference_min_fraction == inference_trough().value == round(half, 3)
+    assert "calibrated serving model" in inference_trough().source

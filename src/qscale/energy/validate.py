@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qscale.energy.data import validation_data
+from qscale.energy.data import accelerator, validation_data
 from qscale.energy.ft import estimate_ft
 from qscale.energy.inference_calibration import calibration, measurement_table, measurements
 from qscale.energy.inference_fit import GOAL, error_summaries, row_errors
@@ -235,6 +235,36 @@ def inference_markdown(scored: list[dict[str, Any]]) -> list[str]:
     ]
     out += [_summary_line(k.removeprefix("holdout "), v) for k, v in summ.items() if k.startswith("holdout ")]
     out += [
+        "",
+        f"Fitted parameters ({cal.meta['parameters']} in all; `data/inference_calibration.toml`, rows per GPU "
+        "and engine in brackets):",
+        "",
+        "| GPU | static W (share of TDP) | memory-bound power level | η weights | η attention | η compute |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, hw in cal.hardware.items():
+        tdp = accelerator(key).tdp_w or 1.0
+        n = sum(1 for r in scored if r["gpu"] == key and r["split"] == "fit")
+        out.append(
+            f"| {key} ({n}) | {hw.static_w:.0f} ({hw.static_w / tdp:.0%}) | {hw.mem_level:.2f} | {hw.eta_mem:.2f} | "
+            f"{hw.eta_att:.2f} | {hw.eta_cmp:.2f} |"
+        )
+    out += [
+        "",
+        "| engine | per step | per layer per step | per sequence per step | per all-reduce |",
+        "|---|---|---|---|---|",
+    ]
+    for key, en in cal.engines.items():
+        n = sum(1 for r in scored if r["engine"] == key and r["split"] == "fit")
+        out.append(
+            f"| {key} ({n}) | {en.step_s * 1e3:.3g} ms | {en.layer_s * 1e6:.3g} µs | {en.seq_s * 1e6:.3g} µs | "
+            f"{en.allreduce_s * 1e6:.3g} µs |"
+        )
+    fallback = ", ".join(f"{k} uses {v}'s" for k, v in cal.fallback.items())
+    out += [
+        "",
+        f"GPUs without measurements borrow a measured one's parameters ({fallback}); others (TPUs) have no "
+        "calibration and need `--calibration none`.",
         "",
         "Sources: v3 = github.com/ml-energy/leaderboard at commit "
         f"{next(r['commit'] for r in scored if r['source'] == 'v3')[:12]} (vLLM 0.11); v2 and v1 = "
