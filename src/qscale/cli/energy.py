@@ -152,22 +152,40 @@ def infer(
     hardware: Annotated[str, typer.Option(help="Accelerator (see `qscale energy list`).")] = "H100",
     active_params: Annotated[float | None, typer.Option(help="Active parameters per token (MoE).")] = None,
     precision: Annotated[str | None, typer.Option(help="Weight/compute precision (default: the device's).")] = None,
-    devices: Annotated[float, typer.Option(help="Accelerators serving one model copy.")] = 1,
-    power_w: Annotated[float | None, typer.Option(help="Average power per device, W (default: TDP).")] = None,
-    mfu: Annotated[float, typer.Option(help="Achieved / peak FLOP/s in (0, 1] (roofline).")] = 1.0,
-    mbu: Annotated[float, typer.Option(help="Achieved / peak memory bandwidth in (0, 1] (roofline).")] = 1.0,
-    input_tokens: Annotated[float, typer.Option(help="Prompt tokens per request.")] = 0,
+    devices: Annotated[float, typer.Option(help="Accelerators serving one model copy (tensor parallel).")] = 1,
+    power_w: Annotated[
+        float | None, typer.Option(help="Average power per device, W (default: calibrated model; TDP if none).")
+    ] = None,
+    mfu: Annotated[
+        float | None, typer.Option(help="Kernel FLOP/s efficiency in (0, 1] (default: calibrated; 1 if none).")
+    ] = None,
+    mbu: Annotated[
+        float | None, typer.Option(help="Kernel bandwidth efficiency in (0, 1] (default: calibrated; 1 if none).")
+    ] = None,
+    input_tokens: Annotated[
+        float | None, typer.Option(help="Prompt tokens per request, priced as prefill (default 100; 0 if none).")
+    ] = None,
     output_tokens: Annotated[float, typer.Option(help="Generated tokens per request.")] = 256,
-    context_tokens: Annotated[float, typer.Option(help="Mean KV-cache length during decode.")] = 0,
-    kv_bytes_per_token: Annotated[float, typer.Option(help="KV-cache bytes per token (0: not counted).")] = 0,
+    context_tokens: Annotated[
+        float | None, typer.Option(help="Mean KV-cache length during decode (default input + output; 0 if none).")
+    ] = None,
+    kv_bytes_per_token: Annotated[
+        float | None, typer.Option(help="KV-cache bytes per token (default from the size; 0 if none).")
+    ] = None,
+    layers: Annotated[float | None, typer.Option(help="Transformer layers (default from the size).")] = None,
+    d_model: Annotated[float | None, typer.Option(help="Hidden width (default from the size).")] = None,
     requests: Annotated[float, typer.Option(help="Requests to total energy_mwh over.")] = 1,
     method: Annotated[str, typer.Option(help="Headline model: roofline or ecologits.")] = "roofline",
+    calibration: Annotated[
+        str, typer.Option(help="default (fitted to ML.ENERGY measurements) or none (ideal roofline at TDP).")
+    ] = "default",
+    engine: Annotated[str, typer.Option(help="Serving software: vllm, vllm-2024 or transformers.")] = "vllm",
     pue: PueOpt = None,
     intensity_kg_per_kwh: IntensityOpt = None,
     grid: GridOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Inference energy per output token and per request (roofline or EcoLogits fit; the other cross-checks)."""
+    """Inference energy per output token and per request (calibrated roofline or EcoLogits; the other cross-checks)."""
     from qscale.energy.inference import infer as run_infer
 
     pue_s, grid_s = _pue(pue), _intensity(intensity_kg_per_kwh, grid)
@@ -187,18 +205,29 @@ def infer(
             output_tokens=output_tokens,
             context_tokens=context_tokens,
             kv_bytes_per_token=kv_bytes_per_token,
+            layers=layers,
+            d_model=d_model,
             requests=requests,
             method=method,
+            calibration_name=calibration,
+            engine=engine,
             pue=pue_s,
             intensity=grid_s,
         )
 
     def human(r: dict[str, Any]) -> None:
-        x = r["cross_check"]
+        x, e = r["cross_check"], r["expected_error"]
         print(
-            f"inference [{r['kind']}, model: {r['method']}]: {r['energy_per_token_j']:.4g} J/output token, "
-            f"{r['energy_per_request_j']:.4g} J/request, {r['co2_per_request_g']:.3g} gCO2e/request"
+            f"inference [{r['kind']}, model: {r['method']}, calibration: {r['calibration']}]: "
+            f"{r['energy_per_token_j']:.4g} J/output token, {r['energy_per_request_j']:.4g} J/request, "
+            f"{r['co2_per_request_g']:.3g} gCO2e/request"
         )
+        print(f"  expected error: median {e['median_abs']:.0%}, 90th percentile {e['p90_abs']:.0%} ({e['basis']})")
+        print(
+            f"  {r['power_w_per_device']:.0f} W per device, MBU {r['mbu']:.0%}, MFU {r['mfu']:.0%}, batch {r['batch']}"
+        )
+        for note in r["notes"]:
+            print(f"  note: {note}")
         print(f"  cross-check ({x['model']}): {x['energy_per_token_j']:.4g} J/output token")
         _print_ledger(r)
 

@@ -31,6 +31,8 @@ class Accelerator(Frozen):
     memory_gb: PositiveFloat
     memory_bandwidth_gb_s: PositiveFloat
     memory_source: str
+    interconnect_gb_s: PositiveFloat | None = None  # GPU-to-GPU bandwidth each way, for tensor parallelism
+    interconnect_source: str = "not in the data file"
     die_area_mm2: PositiveFloat | None = None
     process: str | None = None
     carbon_per_area_kg_per_cm2: PositiveFloat | None = None

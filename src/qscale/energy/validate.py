@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from qscale.energy.data import validation_data
+from qscale.energy.data import accelerator, validation_data
 from qscale.energy.ft import estimate_ft
-from qscale.energy.inference import infer
+from qscale.energy.inference_calibration import calibration, measurement_table, measurements
+from qscale.energy.inference_fit import GOAL, error_summaries, row_errors
 from qscale.energy.qpu import qpu_job
 from qscale.energy.training import train_from_compute, train_from_device_hours
 
@@ -56,35 +57,9 @@ def _training(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _inference(row: dict[str, Any]) -> list[dict[str, Any]]:
-    base = {"params": row["params"], "batch": row["batch"], "hardware": row["hardware"], "pue": 1.0, "intensity": 0}
-    variants = [
-        ("roofline, weights only", infer(**base, method="roofline")),
-        (
-            f"roofline, KV cache at {row['context_tokens']} tokens",
-            infer(
-                **base,
-                method="roofline",
-                context_tokens=row["context_tokens"],
-                kv_bytes_per_token=row["kv_bytes_per_token"],
-            ),
-        ),
-        ("EcoLogits fit", infer(**base, method="ecologits")),
-    ]
-    return [
-        {
-            "name": row["name"],
-            "model": label,
-            "j_per_token": est["energy_per_token_j"],
-            "published_j_per_token": row["published_j_per_token"],
-            "error": _err(est["energy_per_token_j"], row["published_j_per_token"]),
-            "bound": est["estimate"].get("bound"),
-            "fits_in_memory": est["estimate"].get("fits_in_memory"),
-            "source": row["source"],
-            "assumed": row.get("assumed"),
-        }
-        for label, est in variants
-    ]
+def inference_rows() -> list[dict[str, Any]]:
+    """Every packaged ML.ENERGY measurement with the calibrated prediction and the ideal roofline's beside it."""
+    return row_errors(calibration(), measurements())
 
 
 def _qpu(row: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +115,7 @@ def validation_rows() -> dict[str, list[dict[str, Any]]]:
     data = validation_data()
     return {
         "training": [_training(r) for r in data["training"]],
-        "inference": [x for r in data["inference"] for x in _inference(r)],
+        "inference": inference_rows(),
         "qpu": [_qpu(r) for r in data["qpu"]],
         "ft": [_ft(r) for r in data["ft"]],
     }
@@ -186,17 +161,7 @@ def markdown(rows: dict[str, list[dict[str, Any]]] | None = None) -> str:
         notes.append(f"{i}. {r['source']}." + (f" Assumed/note: {extra}." if extra else "") + emb)
     out += ["", *notes, ""]
 
-    out += ["### Inference, J per output token (published vs qscale)", ""]
-    out += ["| # | case | qscale model | published | qscale | error | bound | fits in memory |", "|" + "---|" * 8]
-    notes = []
-    for i, r in enumerate(rows["inference"], 1):
-        fits = "n/a" if r["fits_in_memory"] is None else r["fits_in_memory"]
-        out.append(
-            f"| {i} | {r['name']} | {r['model']} | {r['published_j_per_token']:.3f} | {r['j_per_token']:.3f} | "
-            f"{_pct(r['error'])} | {r['bound'] or 'n/a'} | {fits} |"
-        )
-        notes.append(f"{i}. {r['source']}. Assumed: {r['assumed']}.")
-    out += ["", *notes, ""]
+    out += inference_markdown(rows["inference"])
 
     out += ["### Quantum processors (published vs qscale; typical (low-high))", ""]
     out += [
@@ -233,3 +198,98 @@ def markdown(rows: dict[str, list[dict[str, Any]]] | None = None) -> str:
         notes.append(f"{i}. {r['source']} (energy: {r['modality']} power model).")
     out += ["", *notes]
     return "\n".join(out) + "\n"
+
+
+SOURCE_LABELS = {"v3": "ML.ENERGY v3 (2025)", "v2": "ML.ENERGY v2 (2024)", "v1": "ML.ENERGY v1 (2023)"}
+
+
+def _summary_line(name: str, s: dict[str, Any]) -> str:
+    return (
+        f"| {name} | {s['rows']} | {s['median_abs']:.1%} | {s['p90_abs']:.1%} | {s['max_abs']:.1%} | {s['over_goal']} |"
+    )
+
+
+def inference_markdown(scored: list[dict[str, Any]]) -> list[str]:
+    """The inference validation: error summaries, then every row with its source file and split."""
+    about = measurement_table()["about"]
+    cal = calibration()
+    summ = error_summaries(scored)
+    out = ["### Inference, GPU J per output token (ML.ENERGY measurements vs qscale's calibrated model)", ""]
+    out += [
+        f"Calibration fitted on {cal.meta['fitted_on']} to the {summ['fit']['rows']} fit rows; the "
+        f"{summ['holdout']['rows']} hold-out rows are whole models the fit never saw "
+        f"({', '.join(about['holdout_models'])}). "
+        f"Goal: every row within {GOAL:.0%}, median |error| at most 10 %, in-sample and held-out.",
+        "",
+        "| rows | count | median abs error | 90th percentile | max | over 25 % |",
+        "|---|---|---|---|---|---|",
+        _summary_line("in-sample (fit)", summ["fit"]),
+        _summary_line("held-out", summ["holdout"]),
+        _summary_line("all", summ["all"]),
+        _summary_line("ideal roofline at TDP (`--calibration none`), all rows", summ["ideal_roofline"]),
+        "",
+        "Held-out errors per GPU and engine (the `expected_error` that `qscale energy infer` reports):",
+        "",
+        "| GPU / engine | count | median | 90th percentile | max | over 25 % |",
+        "|---|---|---|---|---|---|",
+    ]
+    out += [_summary_line(k.removeprefix("holdout "), v) for k, v in summ.items() if k.startswith("holdout ")]
+    out += [
+        "",
+        f"Fitted parameters ({cal.meta['parameters']} in all; `data/inference_calibration.toml`, rows per GPU "
+        "and engine in brackets):",
+        "",
+        "| GPU | static W (share of TDP) | memory-bound power level | η weights | η attention | η compute |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, hw in cal.hardware.items():
+        tdp = accelerator(key).tdp_w or 1.0
+        n = sum(1 for r in scored if r["gpu"] == key and r["split"] == "fit")
+        out.append(
+            f"| {key} ({n}) | {hw.static_w:.0f} ({hw.static_w / tdp:.0%}) | {hw.mem_level:.2f} | {hw.eta_mem:.2f} | "
+            f"{hw.eta_att:.2f} | {hw.eta_cmp:.2f} |"
+        )
+    out += [
+        "",
+        "| engine | per step | per layer per step | per sequence per step | per all-reduce |",
+        "|---|---|---|---|---|",
+    ]
+    for key, en in cal.engines.items():
+        n = sum(1 for r in scored if r["engine"] == key and r["split"] == "fit")
+        out.append(
+            f"| {key} ({n}) | {en.step_s * 1e3:.3g} ms | {en.layer_s * 1e6:.3g} µs | {en.seq_s * 1e6:.3g} µs | "
+            f"{en.allreduce_s * 1e6:.3g} µs |"
+        )
+    fallback = ", ".join(f"{k} uses {v}'s" for k, v in cal.fallback.items())
+    out += [
+        "",
+        f"GPUs without measurements borrow a measured one's parameters ({fallback}); others (TPUs) have no "
+        "calibration and need `--calibration none`.",
+        "",
+        "Sources: v3 = github.com/ml-energy/leaderboard at commit "
+        f"{next(r['commit'] for r in scored if r['source'] == 'v3')[:12]} (vLLM 0.11); v2 and v1 = "
+        "github.com/ml-energy/leaderboard-v2 at commit "
+        f"{next(r['commit'] for r in scored if r['source'] != 'v3')[:12]} (v2: vLLM 0.4-0.5; v1: HF transformers, "
+        "batch 1). Full commits, the configuration entry of each row and the assumed prompt lengths are in "
+        "`src/qscale/energy/data/inference_measurements.json`. Power: all GPUs of the row together, measured "
+        "(v3 avg_power_watts; v1 energy/latency) vs qscale's power model.",
+        "",
+        "| id | model | GPU x n | engine | task | batch (avg / max) | output tokens | J/token measured | "
+        "J/token qscale | error | ideal roofline error | W measured | W qscale | split | source file |",
+        "|" + "---|" * 15,
+    ]
+    for r in scored:
+        power = f"{r['measured_power_w']:.0f}" if r["measured_power_w"] else "n/a"
+        out.append(
+            f"| {r['id']} | {r['model']} | {r['gpu']} x {r['tensor_parallel']} | {r['engine']} | {r['task']} | "
+            f"{r['avg_batch']:.0f} / {r['max_batch']} | {r['output_tokens']:.0f} | {r['measured_j_per_token']:.4g} | "
+            f"{r['predicted_j_per_token']:.4g} | {_pct(r['error'])} | {_pct(r['ideal_error'])} | {power} | "
+            f"{r['predicted_power_w']:.0f} | {r['split']} | {r['source']}: `{r['path']}` |"
+        )
+    misses = [r for r in scored if abs(r["error"]) > GOAL]
+    out += [
+        "",
+        f"Rows outside {GOAL:.0%}: " + (", ".join(f"{r['id']} ({_pct(r['error'])})" for r in misses) or "none"),
+        "",
+    ]
+    return out

@@ -20,6 +20,13 @@ DEFAULT_TECHNOLOGIES = ("grid", "smr", "fusion", "solar", "wind", "gas", "li-ion
 Technology = Literal["grid", "smr", "fusion", "solar", "wind", "gas", "li-ion", "smes", "flywheel"]
 
 
+def _inference_trough() -> float:
+    """Serving GPUs stay on at half the traffic and draw most of their peak power (qscale.energy.fleet)."""
+    from qscale.energy.fleet import inference_trough
+
+    return inference_trough().value
+
+
 class CampusSection(Strict):
     """Workloads on the campus. Quantum defaults: ~10-25 kW of cryogenics per dilution fridge (ANCHORS.md)."""
 
@@ -28,7 +35,8 @@ class CampusSection(Strict):
     training_outage_hours: int = Field(24, ge=0, le=24 * 14)
     training_outage_level: float = Field(0.1, ge=0, le=1)
     inference_mw: float = Field(30.0, ge=0)
-    inference_min_fraction: float = Field(0.5, ge=0, le=1)
+    # inference power at the diurnal traffic trough / at the peak: from qscale's calibrated serving model
+    inference_min_fraction: float = Field(default_factory=_inference_trough, ge=0, le=1)
     quantum_systems: int = Field(10, ge=0)
     quantum_kw_per_system: float = Field(20.0, ge=0)
     quantum_total_kw: float | None = Field(None, ge=0)  # steady hall load in total; overrides the per-system value

@@ -79,7 +79,8 @@ def make_inputs(cfg: SiteConfig, td: TechData) -> Inputs:
     loads = {k: v[window] * c.pue for k, v in loads.items()}
     tg = td.techs["grid"].params
     sources = {
-        "loads": "assumed: synthetic workload profiles (training flat with maintenance windows; inference diurnal; "
+        "loads": "assumed: synthetic workload profiles (training flat with maintenance windows; inference diurnal, its "
+        "power trough from the calibrated serving model, qscale.energy.fleet; "
         "quantum hall steady cryogenics plus job bursts), times PUE",
     }
     if cfg.profiles.grid_csv is not None:
