@@ -28,7 +28,7 @@ BENCH_DIR = ROOT / "benchmarks"
 VENVS = ROOT / ".bench-venvs"
 
 # Amplitudes processed per pass over memory in the "blocked" traffic model below. QOKit's C backend uses
-# 10 (2^10 complex128 = 16 KiB, fits in L1); the ANCHORS.md floor of ~225 GB for n=28, p=6 follows from it.
+# 10 (2^10 complex128 = 16 KiB, fits in L1); the floor of ~225 GB for n=28, p=6 follows from it.
 BLOCK_QUBITS = 10
 BYTES_C128 = 16  # one complex128 amplitude
 BYTES_F64 = 8  # one float64 diagonal entry
@@ -40,7 +40,7 @@ def qaoa_floor_bytes(n: int, p: int, amp_bytes: int = BYTES_C128, diag_bytes: in
     Per layer: one phase pass (read + write the state, read the diagonal) and ceil(n/10) mixer passes
     (read + write the state, 10 qubits rotated per pass, as a cache-blocked simulator does); at the end one
     expectation pass (read the state and the diagonal). The initial |+> fill is not counted.
-    n=28, p=6, complex128 gives 225.5 GB, the figure quoted in ANCHORS.md.
+    n=28, p=6, complex128 gives 225.5 GB (QOKit's blocking, Lykov et al., arXiv 2309.04841).
     """
     dim = 2**n
     phase = (2 * amp_bytes + diag_bytes) * dim

@@ -250,7 +250,7 @@ disagree is void). These are classical simulations; nothing here is a quantum sp
   thread per core; the best counts), bytes read + written; on GPU a torch `copy_`.
 
 **Ideal traffic** (the denominator of the bandwidth fraction, the same for every simulator): the floor of
-ANCHORS.md, a cache-blocked simulator that rotates 10 qubits per pass over memory. One QAOA evaluation
+a cache-blocked simulator that rotates 10 qubits per pass over memory. One QAOA evaluation
 moves 2^n·[p·(40 + 32·⌈n/10⌉) + 24] bytes: per layer one phase pass (read + write 16-byte amplitudes, read
 8-byte diagonal) and ⌈n/10⌉ mixer passes (read + write), plus one expectation pass (read state and
 diagonal); n = 28, p = 6 gives 225.5 GB. The layered circuit moves L·⌈n/10⌉·32·2^n bytes. A simulator

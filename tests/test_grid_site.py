@@ -182,7 +182,7 @@ def test_smr_minimum_load_and_availability(all_tech_week):
     cap = n.generators.at["smr", "p_nom_opt"]
     p = n.generators_t.p["smr"].to_numpy()
     assert cap >= 77.0 - 1e-6
-    assert p.min() >= 0.5 * cap - 1e-6 and p.max() <= 0.95 * cap + 1e-6  # ANCHORS.md: 50-100 % load, CF > 95 %
+    assert p.min() >= 0.5 * cap - 1e-6 and p.max() <= 0.95 * cap + 1e-6  # 50-100 % load following, CF > 95 %
 
 
 def test_integer_smr_modules():

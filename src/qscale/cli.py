@@ -1,6 +1,6 @@
 """The `qscale` command: one subcommand per stage, `--json` on each, exit 2 on user errors.
 
-Contract (DESIGN.md): with --json exactly one JSON object goes to stdout; logs and progress go to
+Contract (docs/design.md): with --json exactly one JSON object goes to stdout; logs and progress go to
 stderr; exit code 0 on success, 2 on a user error with a one-line reason, 1 on an internal error.
 """
 

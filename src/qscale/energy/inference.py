@@ -21,7 +21,7 @@ BYTES_PER_PARAM = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8":
 ECOLOGITS = {"alpha": 1.17e-6, "beta": -1.12e-2, "gamma": 4.05e-5}
 ECOLOGITS_SOURCE = (
     "EcoLogits per-token model (Wh) = alpha*exp(beta*B)*P_active[B] + gamma, alpha=1.17e-6, beta=-1.12e-2, "
-    "gamma=4.05e-5 (ANCHORS.md), times PUE"
+    "gamma=4.05e-5 (EcoLogits LLM-inference methodology, https://ecologits.ai), times PUE"
 )
 ROOFLINE_SOURCE = "qscale roofline: step = max(2*P_active*B/(peak*mfu), bytes/(bandwidth*mbu)) per decode step"
 METHODS = ("roofline", "ecologits")

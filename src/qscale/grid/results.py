@@ -206,7 +206,7 @@ def _sources(built: Built, cfg, td) -> dict:
 
     out["quantum"] = (
         f"assumed: {cfg.campus.quantum_systems} systems x {steady_kw_per_system(cfg):g} kW steady "
-        f"(dilution refrigerator ~10-25 kW, ANCHORS.md) + {cfg.campus.quantum_burst_kw_per_system} kW during jobs"
+        f"(dilution refrigerator ~10-25 kW, D-Wave 2X ~25 kW) + {cfg.campus.quantum_burst_kw_per_system} kW during jobs"
     )
     return out
 
@@ -216,7 +216,7 @@ def _flags_and_notes(built: Built, cfg, td, capacities: dict) -> tuple[list[str]
     if "rydberg" in built.storage:
         flags.append(
             f"{SPECULATIVE}: Rydberg-matter storage was an option in this optimisation with user-set parameters; "
-            "its physics is unreplicated and no credible figures exist (ANCHORS.md)"
+            "its physics is unreplicated and no credible figures exist (a related PLOS ONE paper was retracted in 2019)"
         )
     keymap = {"li-ion": "li_ion"}
     for tech, cap in capacities.items():

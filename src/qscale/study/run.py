@@ -25,7 +25,7 @@ from qscale.study.report import render_report
 from qscale.study.schema import StudyConfig, to_toml
 from qscale.study.stage import StageOutput
 
-# (config attribute, runner): the order of the pipeline in DESIGN.md.
+# (config attribute, runner): the order of the pipeline in docs/design.md.
 STAGES: list[tuple[str, Callable]] = [
     ("qaoa", qaoa_stage.run),
     ("quantization", quantization_stage.run),
