@@ -182,6 +182,39 @@ def venv_python(name: str) -> Path:
     return VENVS / name / "bin" / "python"
 
 
+def run_workers(
+    script: Path,
+    sims: Sequence[str],
+    worker_venv: dict[str, str | None],
+    job_file: Path,
+    timeout_s: float,
+    label: str,
+    summary: Callable[[dict[str, Any]], str],
+) -> dict[str, dict[str, Any]]:
+    """Run `script --worker SIM --job job_file` once per simulator, each in its own venv, in order.
+
+    `worker_venv` names each simulator's venv under .bench-venvs (None = this interpreter). A missing venv
+    or a failed worker becomes {"error": ...} for that simulator only; a timed one gets `median_s`.
+    `label` prefixes the stderr log lines; `summary(result)` adds the value each driver checks.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    for sim in sims:
+        venv = worker_venv[sim]
+        python = sys.executable if venv is None else venv_python(venv)
+        if venv is not None and not Path(python).exists():
+            res = {"error": f"{python} missing: run benchmarks/setup_peers.sh"}
+        else:
+            log(f"{label} {sim} ...")
+            res = run_worker(python, script, ["--worker", sim, "--job", str(job_file)], timeout_s)
+        if "seconds" in res:
+            res["median_s"] = median(res["seconds"])
+            log(f"{label} {sim}: {res['median_s']:.4f} s, {summary(res)}")
+        else:
+            log(f"{label} {sim}: FAILED {res.get('error')}")
+        results[sim] = res
+    return results
+
+
 def run_worker(python: Path | str, script: Path, args: Sequence[str], timeout_s: float) -> dict[str, Any]:
     """Run one worker subprocess and parse its JSON line; failures come back as {"error": ...}
     so one broken peer does not void the whole run."""
