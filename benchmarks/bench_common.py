@@ -28,7 +28,7 @@ BENCH_DIR = ROOT / "benchmarks"
 VENVS = ROOT / ".bench-venvs"
 
 # Amplitudes processed per pass over memory in the "blocked" traffic model below. QOKit's C backend uses
-# 10 (2^10 complex128 = 16 KiB, fits in L1); the ANCHORS.md floor of ~225 GB for n=28, p=6 follows from it.
+# 10 (2^10 complex128 = 16 KiB, fits in L1); the floor of ~225 GB for n=28, p=6 follows from it.
 BLOCK_QUBITS = 10
 BYTES_C128 = 16  # one complex128 amplitude
 BYTES_F64 = 8  # one float64 diagonal entry
@@ -40,7 +40,7 @@ def qaoa_floor_bytes(n: int, p: int, amp_bytes: int = BYTES_C128, diag_bytes: in
     Per layer: one phase pass (read + write the state, read the diagonal) and ceil(n/10) mixer passes
     (read + write the state, 10 qubits rotated per pass, as a cache-blocked simulator does); at the end one
     expectation pass (read the state and the diagonal). The initial |+> fill is not counted.
-    n=28, p=6, complex128 gives 225.5 GB, the figure quoted in ANCHORS.md.
+    n=28, p=6, complex128 gives 225.5 GB (QOKit's blocking, Lykov et al., arXiv 2309.04841).
     """
     dim = 2**n
     phase = (2 * amp_bytes + diag_bytes) * dim
@@ -180,6 +180,39 @@ def log(msg: str) -> None:
 
 def venv_python(name: str) -> Path:
     return VENVS / name / "bin" / "python"
+
+
+def run_workers(
+    script: Path,
+    sims: Sequence[str],
+    worker_venv: dict[str, str | None],
+    job_file: Path,
+    timeout_s: float,
+    label: str,
+    summary: Callable[[dict[str, Any]], str],
+) -> dict[str, dict[str, Any]]:
+    """Run `script --worker SIM --job job_file` once per simulator, each in its own venv, in order.
+
+    `worker_venv` names each simulator's venv under .bench-venvs (None = this interpreter). A missing venv
+    or a failed worker becomes {"error": ...} for that simulator only; a timed one gets `median_s`.
+    `label` prefixes the stderr log lines; `summary(result)` adds the value each driver checks.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    for sim in sims:
+        venv = worker_venv[sim]
+        python = sys.executable if venv is None else venv_python(venv)
+        if venv is not None and not Path(python).exists():
+            res = {"error": f"{python} missing: run benchmarks/setup_peers.sh"}
+        else:
+            log(f"{label} {sim} ...")
+            res = run_worker(python, script, ["--worker", sim, "--job", str(job_file)], timeout_s)
+        if "seconds" in res:
+            res["median_s"] = median(res["seconds"])
+            log(f"{label} {sim}: {res['median_s']:.4f} s, {summary(res)}")
+        else:
+            log(f"{label} {sim}: FAILED {res.get('error')}")
+        results[sim] = res
+    return results
 
 
 def run_worker(python: Path | str, script: Path, args: Sequence[str], timeout_s: float) -> dict[str, Any]:

@@ -23,17 +23,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (
-    emit,
-    layered_floor_bytes,
-    log,
-    median,
-    run_worker,
-    set_threads,
-    time_call,
-    venv_python,
-    versions,
-)
+from bench_common import emit, layered_floor_bytes, run_workers, set_threads, time_call, versions
 
 SIMULATORS = ("qscale", "qiskit-aer", "lightning")
 WORKER_VENV: dict[str, str | None] = {"qscale": None, "qiskit-aer": "peers", "lightning": "peers"}
@@ -152,26 +142,14 @@ def run(
     """Time every simulator on the same circuit (one subprocess each); compare final states with qscale's."""
     thetas = np.random.default_rng(seed).uniform(0, 2 * np.pi, size=(layers, n)).tolist()
     job = {"n": n, "thetas": thetas, "repeats": repeats, "warmup": warmup, "device": device}
-    results: dict[str, Any] = {}
-    states: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as tmp:
         job_file = Path(tmp) / "job.json"
         job_file.write_text(json.dumps({**job, "state_dir": tmp}))
-        for sim in sims:
-            venv = WORKER_VENV[sim]
-            python = sys.executable if venv is None else venv_python(venv)
-            if venv is not None and not Path(python).exists():
-                res = {"error": f"{python} missing: run benchmarks/setup_peers.sh"}
-            else:
-                log(f"[layered] n={n} L={layers} {sim} ...")
-                res = run_worker(python, Path(__file__), ["--worker", sim, "--job", str(job_file)], timeout_s)
-            if "seconds" in res:
-                res["median_s"] = median(res["seconds"])
-                states[sim] = np.load(res.pop("state_file"))
-                log(f"[layered] {sim}: {res['median_s']:.4f} s, <Z0> = {res['z0']:.12f}")
-            else:
-                log(f"[layered] {sim}: FAILED {res.get('error')}")
-            results[sim] = res
+        results = run_workers(
+            Path(__file__), sims, WORKER_VENV, job_file, timeout_s, f"[layered] n={n} L={layers}",
+            lambda r: f"<Z0> = {r['z0']:.12f}",
+        )
+        states = {sim: np.load(res.pop("state_file")) for sim, res in results.items() if "seconds" in res}
     ref_name = "qscale" if "qscale" in states else next(iter(states), None)
     devs = {}
     if ref_name is not None:

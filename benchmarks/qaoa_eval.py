@@ -34,16 +34,13 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (
     emit,
-    log,
     maxcut_diagonal,
     maxcut_energy,
-    median,
     qaoa_floor_bytes,
     ramp_angles,
-    run_worker,
+    run_workers,
     set_threads,
     time_call,
-    venv_python,
     versions,
 )
 
@@ -246,24 +243,13 @@ def run(
             "device": device,
             "qscale_backend": qscale_backend,
         }
-        results: dict[str, Any] = {}
         with tempfile.TemporaryDirectory() as tmp:
             job_file = Path(tmp) / "job.json"
             job_file.write_text(json.dumps(job))
-            for sim in sims:
-                venv = WORKER_VENV[sim]
-                python = sys.executable if venv is None else venv_python(venv)
-                if venv is not None and not Path(python).exists():
-                    res = {"error": f"{python} missing: run benchmarks/setup_peers.sh"}
-                else:
-                    log(f"[qaoa_eval] n={n} {sim} ...")
-                    res = run_worker(python, Path(__file__), ["--worker", sim, "--job", str(job_file)], timeout_s)
-                if "seconds" in res:
-                    res["median_s"] = median(res["seconds"])
-                    log(f"[qaoa_eval] n={n} {sim}: {res['median_s']:.4f} s, <C> = {res['expectation']:.12f}")
-                else:
-                    log(f"[qaoa_eval] n={n} {sim}: FAILED {res.get('error')}")
-                results[sim] = res
+            results = run_workers(
+                Path(__file__), sims, WORKER_VENV, job_file, timeout_s, f"[qaoa_eval] n={n}",
+                lambda r: f"<C> = {r['expectation']:.12f}",
+            )
         values = {s: r["expectation"] for s, r in results.items() if "expectation" in r}
         dev = float(max(values.values()) - min(values.values())) if len(values) > 1 else None
         rows.append(

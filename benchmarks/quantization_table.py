@@ -25,6 +25,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import BENCH_DIR, ROOT, log, machine_info
+from qscale.markdown import markdown_table
 
 DOC = ROOT / "docs" / "quantization.md"
 QSCALE = [sys.executable, "-m", "qscale.cli"]
@@ -103,9 +104,14 @@ def run_plan(name: str, path: Path) -> None:
         path.write_text(json.dumps(data, indent=1))
 
 
-def _fmt_row(label: str, r: dict[str, Any], gptq: dict[str, Any] | None) -> str:
+TABLE_HEADERS = [
+    "method", "perplexity", "mean layer error", "quantization time (× GPTQ)", "QAOA optimal fraction; circuits", "kind"
+]
+
+
+def _fmt_row(label: str, r: dict[str, Any], gptq: dict[str, Any] | None) -> list[str]:
     if "error" in r:
-        return f"| {label} | error: {r['error']} | | | | | |"
+        return [label, f"error: {r['error']}", "", "", "", ""]
     ratio = f"{r['seconds_quantize'] / gptq['seconds_quantize']:.2f}×" if gptq and "error" not in gptq else "–"
     q = r.get("qaoa")
     qaoa = (
@@ -115,10 +121,10 @@ def _fmt_row(label: str, r: dict[str, Any], gptq: dict[str, Any] | None) -> str:
         else "–"
     )
     kind = "measured; QAOA simulated, circuits projected" if q else "measured"
-    return (
-        f"| {label} | {r['perplexity']:.2f} | {r['mean_relative_error']:.5f} | {r['seconds_quantize']:.0f} s "
-        f"({ratio}) | {qaoa} | {kind} |"
-    )
+    return [
+        label, f"{r['perplexity']:.2f}", f"{r['mean_relative_error']:.5f}", f"{r['seconds_quantize']:.0f} s ({ratio})",
+        qaoa, kind,
+    ]
 
 
 def render(path: Path) -> str:
@@ -155,10 +161,7 @@ def render(path: Path) -> str:
             f"### {bits} bits, {titles[scope]}, {texts[text]} "
             f"({first['evaluation_windows']} × {first['seq_len']} tokens; FP {first['perplexity_fp']:.2f})",
             "",
-            "| method | perplexity | mean layer error | quantization time (× GPTQ) | QAOA optimal fraction; circuits | "
-            "kind |",
-            "|---|---|---|---|---|---|",
-            *[_fmt_row(method, r, gptq) for method, r in items],
+            markdown_table(TABLE_HEADERS, [_fmt_row(method, r, gptq) for method, r in items]),
             "",
         ]
     return "\n".join(lines)

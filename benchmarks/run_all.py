@@ -27,6 +27,7 @@ import bandwidth
 import layered_circuit
 import qaoa_eval
 from bench_common import BENCH_DIR, ROOT, VENVS, log, machine_info, set_threads, versions
+from qscale.markdown import markdown_table
 
 RESULTS = BENCH_DIR / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -147,26 +148,25 @@ def render_result(d: dict[str, Any]) -> str:
             "Median wall time of one evaluation; (×r) = peer time / qscale time, so r > 1 means qscale is"
             " faster. max|Δ⟨C⟩| = spread of the expectation values over all simulators.",
             "",
-            "| n | ideal traffic | " + " | ".join(LABELS[s] for s in sims) + " | max abs Δ⟨C⟩ | agree |",
-            "|---:|---:|" + "---:|" * len(sims) + "---:|:---|",
-        ]
-        for r in q["rows"]:
-            cells = [_cell(r["results"].get(s)) for s in sims]
-            lines.append(
-                f"| {r['n']} | {_bytes(r['floor_bytes'])} | "
-                + " | ".join(cells)
-                + f" | {_sci(r['max_abs_dev'])} | {_agree(r['agree'])} |"
-            )
-        lines += [
+            markdown_table(
+                ["n", "ideal traffic", *(LABELS[s] for s in sims), "max abs Δ⟨C⟩", "agree"],
+                [
+                    [r["n"], _bytes(r["floor_bytes"]), *(_cell(r["results"].get(s)) for s in sims),
+                     _sci(r["max_abs_dev"]), _agree(r["agree"])]
+                    for r in q["rows"]
+                ],
+                align="rr" + "r" * len(sims) + "rl",
+            ),
             "",
             "Fraction of the measured copy bandwidth reached (ideal traffic / time / bandwidth):",
             "",
-            "| n | " + " | ".join(LABELS[s] for s in sims) + " |",
-            "|---:|" + "---:|" * len(sims),
+            markdown_table(
+                ["n", *(LABELS[s] for s in sims)],
+                [[r["n"], *(_frac(r["results"].get(s)) for s in sims)] for r in q["rows"]],
+                align="r" * (1 + len(sims)),
+            ),
+            "",
         ]
-        for r in q["rows"]:
-            lines.append(f"| {r['n']} | " + " | ".join(_frac(r["results"].get(s)) for s in sims) + " |")
-        lines.append("")
 
     lc = d.get("layered_circuit")
     if lc:
@@ -174,15 +174,16 @@ def render_result(d: dict[str, Any]) -> str:
         lines += [
             f"### Layered circuit — n={lc['n']}, {lc['layers']} layers of RY + CNOT ladder, {lc['dtype']}",
             "",
-            "| simulator | time (×r vs qscale) | bandwidth fraction | ⟨Z0⟩ | max abs Δ amplitude vs "
-            f"{lc['reference']} |",
-            "|:---|---:|---:|---:|---:|",
         ]
+        rows = []
         for s in sims:
             res = lc["results"][s]
             z0 = f"{res['z0']:.10f}" if "z0" in res else "—"
             dev = res.get(f"max_abs_dev_vs_{lc['reference']}")
-            lines.append(f"| {LABELS[s]} | {_cell(res)} | {_frac(res)} | {z0} | {_sci(dev)} |")
+            rows.append([LABELS[s], _cell(res), _frac(res), z0, _sci(dev)])
+        headers = ["simulator", "time (×r vs qscale)", "bandwidth fraction", "⟨Z0⟩",
+                   f"max abs Δ amplitude vs {lc['reference']}"]
+        lines.append(markdown_table(headers, rows, align="lrrrr"))
         lines += ["", f"Agreement: {_agree(lc['agree'])} (tolerance {layered_circuit.AGREE_TOL:g}).", ""]
 
     lines += ["Versions and what each timing covers:", ""]
@@ -250,7 +251,7 @@ disagree is void). These are classical simulations; nothing here is a quantum sp
   thread per core; the best counts), bytes read + written; on GPU a torch `copy_`.
 
 **Ideal traffic** (the denominator of the bandwidth fraction, the same for every simulator): the floor of
-ANCHORS.md, a cache-blocked simulator that rotates 10 qubits per pass over memory. One QAOA evaluation
+a cache-blocked simulator that rotates 10 qubits per pass over memory. One QAOA evaluation
 moves 2^n·[p·(40 + 32·⌈n/10⌉) + 24] bytes: per layer one phase pass (read + write 16-byte amplitudes, read
 8-byte diagonal) and ⌈n/10⌉ mixer passes (read + write), plus one expectation pass (read state and
 diagonal); n = 28, p = 6 gives 225.5 GB. The layered circuit moves L·⌈n/10⌉·32·2^n bytes. A simulator
@@ -282,19 +283,19 @@ def render_cross_run(runs: list[dict[str, Any]]) -> str:
     lines = [
         "## Cross-run agreement (QAOA, same graph and angles in several results files)",
         "",
-        "| n | runs | values compared | max abs Δ⟨C⟩ |",
-        "|---:|:---|---:|---:|",
     ]
+    cells = []
     for key, vals in rows:
         names = sorted({name for name, _, _ in vals})
         spread = max(v for _, _, v in vals) - min(v for _, _, v in vals)
-        lines.append(f"| {key[0]} | {', '.join(names)} | {len(vals)} | {spread:.1e} |")
+        cells.append([key[0], ", ".join(names), len(vals), f"{spread:.1e}"])
+    lines.append(markdown_table(["n", "runs", "values compared", "max abs Δ⟨C⟩"], cells, align="rlrr"))
     return "\n".join([*lines, ""])
 
 
 def render_docs() -> None:
     parts = [HEADER]
-    runs = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("*.json"))]
+    runs = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("*.json")) if not f.name.startswith("quantization-")]
     parts += [render_result(d) for d in runs]
     cross = render_cross_run(runs)
     if cross:

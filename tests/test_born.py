@@ -25,7 +25,7 @@ from qscale.errors import QscaleUserError
 @pytest.mark.parametrize("rows, cols, count", [(2, 2, 6), (3, 3, 14), (2, 3, 10)])
 def test_bars_and_stripes_counts_and_shapes(rows, cols, count):
     patterns = bars_and_stripes(rows, cols)
-    assert patterns.size == count == 2**rows + 2**cols - 2  # ANCHORS.md
+    assert patterns.size == count == 2**rows + 2**cols - 2  # Liu & Wang, PRA 98, 062324 (2018)
     for idx in patterns:
         img = np.array([[(idx >> (r * cols + c)) & 1 for c in range(cols)] for r in range(rows)])
         rows_uniform = all(len(set(row)) == 1 for row in img)

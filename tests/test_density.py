@@ -1,4 +1,4 @@
-"""Density-matrix tools and the DME partial-swap channel (ANCHORS.md, "Quantum PCA")."""
+"""Density-matrix tools and the DME partial-swap channel (Lloyd, Mohseni & Rebentrost, Nat. Phys. 2014)."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_apply_unitary_two_qubit_order_follows_circuit_convention():
 @pytest.mark.parametrize("m", [1, 2])
 @pytest.mark.parametrize("dt", [0.05, 0.4, 1.3])
 def test_one_dme_step_matches_the_closed_form(m, dt):
-    """Brute force (sigma (x) rho, exp(-iS dt) from scipy's expm, partial trace) == ANCHORS.md's formula."""
+    """Brute force (sigma (x) rho, exp(-iS dt) from scipy's expm, partial trace) == the closed form."""
     d = 2**m
     sigma, rho = random_state(d, 10 + m), random_state(d, 20 + m, rank=2)
     u = torch.tensor(scipy.linalg.expm(-1j * dt * swap_matrix(m)), dtype=C128)

@@ -8,7 +8,8 @@ from qscale.energy.training import train_from_compute, train_from_device_hours
 from qscale.errors import QscaleUserError
 
 # (name, P total, P active, tokens, hardware, devices, efficiency, avg W, PUE, kg/kWh, published MWh, tCO2e)
-# from LLMCarbon (Faiz et al., ICLR 2024) as quoted in ANCHORS.md; typed here, independent of validation.toml.
+# from LLMCarbon's validation table (Faiz et al., ICLR 2024, arXiv 2309.14393); typed here, independent of
+# validation.toml.
 LLMCARBON = [
     ("T5", 11e9, None, 600e9, "TPUv3", 512, 0.37, 310, 1.12, 0.545, 85.7, 46.7),
     ("GPT-3", 175e9, None, 300e9, "V100", 10_000, 0.197, 330, 1.10, 0.429, 1287, 552.1),

@@ -79,6 +79,6 @@ def test_cost_sets_and_annuity():
     assert annuity(0.07, 30) == pytest.approx(0.080586, rel=1e-4)  # textbook capital recovery factor
     assert annuity(0.0, 20) == pytest.approx(0.05)
     td = load_techdata(2030, "moderate")
-    assert td.techs["smr"].params["capex_usd_per_kw"] == 10387.0  # NREL ATB 2024 moderate (ANCHORS.md)
+    assert td.techs["smr"].params["capex_usd_per_kw"] == 10387.0  # NREL ATB 2024 'Nuclear - Small' moderate 2030
     assert td.techs["solar"].params["capex_usd_per_kw"] < load_techdata(2025).techs["solar"].params["capex_usd_per_kw"]
     assert not td.techs["fusion"].available and load_techdata(2040).techs["fusion"].available

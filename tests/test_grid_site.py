@@ -182,7 +182,17 @@ def test_smr_minimum_load_and_availability(all_tech_week):
     cap = n.generators.at["smr", "p_nom_opt"]
     p = n.generators_t.p["smr"].to_numpy()
     assert cap >= 77.0 - 1e-6
-    assert p.min() >= 0.5 * cap - 1e-6 and p.max() <= 0.95 * cap + 1e-6  # ANCHORS.md: 50-100 % load, CF > 95 %
+    assert p.min() >= 0.5 * cap - 1e-6 and p.max() <= 0.95 * cap + 1e-6  # 50-100 % load following, CF > 95 %
+
+
+def test_grid_import_takes_the_tighter_of_its_max_and_the_import_limit():
+    """max_mw.grid used to collide with the import limit (two p_nom_max): the tighter bound now wins."""
+    for limit, cap, expected in ((60.0, 50.0, 50.0), (40.0, 50.0, 40.0)):
+        over = _toy(supply={"max_import_mw": limit, "max_mw": {"grid": cap}, "min_mw": {"grid": 1.0}})
+        over["reliability"] = {"max_unserved_fraction": 1.0}
+        n = run_site(load_site_config(None, over)).built.network
+        assert n.generators.at["grid", "p_nom_max"] == pytest.approx(expected)
+        assert n.generators.at["grid", "p_nom_opt"] <= expected + 1e-6
 
 
 def test_integer_smr_modules():

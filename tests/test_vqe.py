@@ -84,7 +84,7 @@ def test_parameter_shift_detects_a_wrong_rule(monkeypatch):
 
 def test_ansatz_parameter_counts():
     assert hardware_efficient(4, 3).n_parameters == 2 * 4 * 4
-    assert strongly_entangling(9, 6).n_parameters == 162  # PennyLane demo size (ANCHORS.md)
+    assert strongly_entangling(9, 6).n_parameters == 162  # PennyLane's QCBM demo size
     assert qaoa_style(tfim(5), 3).n_parameters == 6
     assert h2_chemistry().n_parameters == 1
     with pytest.raises(QscaleUserError, match="Z-only"):

@@ -8,7 +8,7 @@ import pytest
 
 from qscale.algorithms.variational.hamiltonians import H2_TERMS
 
-H2_EXACT = -1.857275030202  # Ha, ANCHORS.md
+H2_EXACT = -1.857275030202  # Ha, exact ground energy of Qiskit's H2 test Hamiltonian
 CHEMICAL_ACCURACY = 1.6e-3
 
 

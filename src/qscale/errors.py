@@ -1,4 +1,4 @@
-"""Error types that decide the CLI's exit code (DESIGN.md contracts: 2 = user error, 1 = internal)."""
+"""Error types that decide the CLI's exit code (docs/design.md contracts: 2 = user error, 1 = internal)."""
 
 
 class QscaleUserError(ValueError):

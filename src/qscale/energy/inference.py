@@ -47,7 +47,7 @@ __all__ = ["BYTES_PER_PARAM", "METHODS", "ecologits_token_j", "infer"]
 ECOLOGITS = {"alpha": 1.17e-6, "beta": -1.12e-2, "gamma": 4.05e-5}
 ECOLOGITS_SOURCE = (
     "EcoLogits per-token model (Wh) = alpha*exp(beta*B)*P_active[B] + gamma, alpha=1.17e-6, beta=-1.12e-2, "
-    "gamma=4.05e-5 (ANCHORS.md), times PUE"
+    "gamma=4.05e-5 (EcoLogits LLM-inference methodology, https://ecologits.ai), times PUE"
 )
 ROOFLINE_SOURCE = "qscale roofline: step = max(2*P_active*B/(peak*mfu), bytes/(bandwidth*mbu)) per decode step"
 CALIBRATED_SOURCE = (

@@ -14,6 +14,7 @@ from qscale.energy.inference_calibration import calibration, measurement_table, 
 from qscale.energy.inference_fit import GOAL, error_summaries, row_errors
 from qscale.energy.qpu import qpu_job
 from qscale.energy.training import train_from_compute, train_from_device_hours
+from qscale.markdown import markdown_table
 
 
 def _err(estimate: float | None, published: float | None) -> float | None:
@@ -138,19 +139,13 @@ def markdown(rows: dict[str, list[dict[str, Any]]] | None = None) -> str:
     rows = rows or validation_rows()
     out: list[str] = []
 
-    out += ["### Training (published vs qscale)", ""]
-    out += [
-        "| # | model | form | MWh published | MWh qscale | error | tCO2e published | tCO2e qscale | error |"
-        " GPU-h published | GPU-h qscale | error |",
-        "|" + "---|" * 12,
-    ]
-    notes = []
+    cells, notes = [], []
     for i, r in enumerate(rows["training"], 1):
-        out.append(
-            f"| {i} | {r['name']} | {r['form']} | {_num(r['published_mwh'])} | {_num(r['energy_mwh'])} | "
-            f"{_pct(r['energy_error'])} | {_num(r['published_co2_t'])} | {_num(r['co2_t'])} | {_pct(r['co2_error'])} | "
-            f"{_num(r['published_device_hours'])} | {_num(r['device_hours'])} | {_pct(r['device_hours_error'])} |"
-        )
+        cells.append([
+            i, r["name"], r["form"], _num(r["published_mwh"]), _num(r["energy_mwh"]), _pct(r["energy_error"]),
+            _num(r["published_co2_t"]), _num(r["co2_t"]), _pct(r["co2_error"]), _num(r["published_device_hours"]),
+            _num(r["device_hours"]), _pct(r["device_hours_error"]),
+        ])
         extra = "; ".join(x for x in (r.get("assumed"), r.get("note")) if x)
         emb = ""
         if r["published_embodied_t"] is not None:
@@ -159,44 +154,45 @@ def markdown(rows: dict[str, list[dict[str, Any]]] | None = None) -> str:
                 f"({_pct(r['embodied_error'])})."
             )
         notes.append(f"{i}. {r['source']}." + (f" Assumed/note: {extra}." if extra else "") + emb)
-    out += ["", *notes, ""]
+    headers = [
+        "#", "model", "form", "MWh published", "MWh qscale", "error", "tCO2e published", "tCO2e qscale", "error",
+        "GPU-h published", "GPU-h qscale", "error",
+    ]
+    out += ["### Training (published vs qscale)", "", markdown_table(headers, cells), "", *notes, ""]
 
     out += inference_markdown(rows["inference"])
 
-    out += ["### Quantum processors (published vs qscale; typical (low-high))", ""]
-    out += [
-        "| # | case | seconds published | seconds qscale | error | kW published | kW qscale | error |"
-        " kWh published | kWh qscale | error |",
-        "|" + "---|" * 11,
-    ]
-    notes = []
+    cells, notes = [], []
     for i, r in enumerate(rows["qpu"], 1):
         kw = {k: v / 1e3 for k, v in r["power_w"].items()}
         pub_kw = "-".join(f"{p / 1e3:g}" for p in dict.fromkeys(r["published_power_w"]))
         pub_kwh = "-".join(f"{x:.3g}" for x in r["published_energy_kwh"]) if r["published_energy_kwh"] else "n/a"
-        out.append(
-            f"| {i} | {r['name']} | {_num(r['published_seconds'])} | {_rng(r['seconds']) if r['seconds'] else 'n/a'} | "
-            f"{_pct(r['seconds_error'])} | {pub_kw} | {_rng(kw)} | {_pct(r['power_error'])} | {pub_kwh} | "
-            f"{_rng(r['energy_kwh']) if r['energy_kwh'] else 'n/a'} | {_pct(r['energy_error'])} |"
-        )
+        cells.append([
+            i, r["name"], _num(r["published_seconds"]), _rng(r["seconds"]) if r["seconds"] else "n/a",
+            _pct(r["seconds_error"]), pub_kw, _rng(kw), _pct(r["power_error"]), pub_kwh,
+            _rng(r["energy_kwh"]) if r["energy_kwh"] else "n/a", _pct(r["energy_error"]),
+        ])
         notes.append(f"{i}. {r['source']}." + (f" Note: {r['note']}." if r.get("note") else ""))
-    out += ["", *notes, ""]
-
-    out += ["### Fault-tolerant estimates", ""]
-    out += [
-        "| # | case | d published | d qscale | phys/logical published | phys/logical qscale | physical qubits |"
-        " T factories | runtime (s) | kWh typical (low-high) |",
-        "|" + "---|" * 10,
+    headers = [
+        "#", "case", "seconds published", "seconds qscale", "error", "kW published", "kW qscale", "error",
+        "kWh published", "kWh qscale", "error",
     ]
-    notes = []
+    out += ["### Quantum processors (published vs qscale; typical (low-high))", "", markdown_table(headers, cells), ""]
+    out += [*notes, ""]
+
+    cells, notes = [], []
     for i, r in enumerate(rows["ft"], 1):
-        out.append(
-            f"| {i} | {r['name']} | {_num(r['published_code_distance'])} | {r['code_distance']} | "
-            f"{_num(r['published_qubits_per_logical'])} | {r['qubits_per_logical']} | {r['physical_qubits']:,} | "
-            f"{r['t_factories']} | {r['runtime_s']:.4g} | {_rng(r['energy_kwh'])} |"
-        )
+        cells.append([
+            i, r["name"], _num(r["published_code_distance"]), r["code_distance"],
+            _num(r["published_qubits_per_logical"]), r["qubits_per_logical"], f"{r['physical_qubits']:,}",
+            r["t_factories"], f"{r['runtime_s']:.4g}", _rng(r["energy_kwh"]),
+        ])
         notes.append(f"{i}. {r['source']} (energy: {r['modality']} power model).")
-    out += ["", *notes]
+    headers = [
+        "#", "case", "d published", "d qscale", "phys/logical published", "phys/logical qscale", "physical qubits",
+        "T factories", "runtime (s)", "kWh typical (low-high)",
+    ]
+    out += ["### Fault-tolerant estimates", "", markdown_table(headers, cells), "", *notes]
     return "\n".join(out) + "\n"
 
 

@@ -1,6 +1,7 @@
 """The campus config (TOML or CLI flags), validated: bad values name their key; speculative storage is gated.
 
-Rydberg-matter storage has no credible parameters (ANCHORS.md), so it is off by default, has no defaults at
+Rydberg-matter storage has no credible parameters (Holmlid's ultra-dense hydrogen claims are unreplicated and
+a related PLOS ONE paper was retracted in 2019), so it is off by default, has no defaults at
 all, and enabling it without every parameter is an error listing what is missing.
 """
 
@@ -28,7 +29,7 @@ def _inference_trough() -> float:
 
 
 class CampusSection(Strict):
-    """Workloads on the campus. Quantum defaults: ~10-25 kW of cryogenics per dilution fridge (ANCHORS.md)."""
+    """Workloads on the campus. Quantum: ~10-25 kW of cryogenics per dilution fridge (D-Wave 2X ~25 kW)."""
 
     training_mw: float = Field(100.0, ge=0)
     training_outage_every_days: float = Field(30.0, gt=0)

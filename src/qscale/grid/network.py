@@ -17,7 +17,7 @@ import pandas as pd
 from qscale.errors import QscaleUserError
 from qscale.grid import profiles as prof
 from qscale.grid.config import SiteConfig, check_rydberg
-from qscale.grid.techdata import TechData
+from qscale.grid.techdata import Tech, TechData
 
 BUS = "campus"
 MMBTU_PER_MWH = 3.412142
@@ -125,232 +125,179 @@ def _bounds(cfg: SiteConfig, tech: str) -> dict:
     return out
 
 
+SUPPLY_KINDS = ("import", "generator")
+STORAGE_KINDS = ("storage_unit", "store")
+
+
 def build_network(cfg: SiteConfig, td: TechData, inputs: Inputs) -> Built:
-    """The PyPSA network for `cfg` with costs from `td` and profiles from `inputs`."""
+    """The PyPSA network for `cfg` with costs from `td` and profiles from `inputs`.
+
+    Driven by the technology table: each chosen, available technology is built by the function of its
+    `kind` (technologies.toml), so a new technology of a known kind is a table entry, not code. Supply comes
+    first, then load shedding, then storage, then the speculative Rydberg store (user parameters only).
+    """
     import pypsa
 
     warnings.filterwarnings("ignore", category=FutureWarning, module="pypsa")  # pandas-3 string dtype notice
     r = cfg.run
-    hours = r.hours
     n = pypsa.Network()
-    n.set_snapshots(pd.date_range(f"{td.year}-01-01", periods=hours, freq="h") + pd.Timedelta(hours=r.start_hour))
-    weight = 8760.0 / hours
+    n.set_snapshots(pd.date_range(f"{td.year}-01-01", periods=r.hours, freq="h") + pd.Timedelta(hours=r.start_hour))
+    weight = 8760.0 / r.hours
     n.snapshot_weightings = pd.DataFrame(
         {"objective": weight, "stores": 1.0, "generators": weight}, index=n.snapshots, dtype=float
     )
-    n.add(
-        "Carrier",
-        [
-            "AC",
-            "load",
-            "grid",
-            "smr",
-            "fusion",
-            "solar",
-            "wind",
-            "gas",
-            "unserved",
-            "parasitic",
-            "li-ion",
-            "smes",
-            "flywheel",
-            "rydberg",
-        ],
-    )
+    supply = [t for t in td.techs.values() if t.kind in SUPPLY_KINDS]
+    storage = [t for t in td.techs.values() if t.kind in STORAGE_KINDS]
+    carriers = ["AC", "load", *(t.name for t in supply), "unserved", "parasitic", *(t.name for t in storage)]
+    n.add("Carrier", [*carriers, "rydberg"])
     n.add("Bus", BUS, carrier="AC")
     carbon_price = cfg.carbon.price_usd_per_t or 0.0
     voll = cfg.reliability.voll_usd_per_mwh or td.techs["reliability"].params["voll_usd_per_mwh"]
     built = Built(n, inputs, weight, carbon_price=carbon_price, voll=voll)
-    techs = set(cfg.supply.technologies)
-
-    total_load = np.zeros(hours)
     for name, p in inputs.loads_mw.items():
         n.add("Load", name, bus=BUS, p_set=p, carrier="load")
-        total_load += p
 
-    def avail(key: str) -> bool:
-        t = td.techs[key]
-        if not t.available:
-            built.unavailable[key] = t.note
-        return t.available
-
-    if "grid" in techs:
-        conn = cfg.supply.import_connection_usd_per_kw_year
-        conn = td.techs["grid"].params["connection_usd_per_kw_year"] if conn is None else conn
-        price = inputs.grid_price + carbon_price * inputs.grid_co2
-        bounds = _bounds(cfg, "grid")
-        if conn > 0 or bounds:
-            n.add(
-                "Generator",
-                "grid",
-                bus=BUS,
-                carrier="grid",
-                p_nom_extendable=True,
-                capital_cost=conn * 1000.0,
-                marginal_cost=price,
-                p_nom_max=_import_limit(cfg),
-                **bounds,
-            )
-        else:  # free connection: a fixed rating (the limit, or more than the campus can ever draw) keeps the LP small
-            limit = _import_limit(cfg)
-            n.add(
-                "Generator",
-                "grid",
-                bus=BUS,
-                carrier="grid",
-                p_nom=limit if math.isfinite(limit) else 10.0 * float(total_load.max()) + 1.0,
-                marginal_cost=price,
-            )
-        built.emission_factors["grid"] = inputs.grid_co2
-    if "smr" in techs and avail("smr"):
-        p = td.techs["smr"].params
-        ramp = min(1.0, p["ramp_pct_per_min"] / 100.0 * 60.0)  # per hourly snapshot, as a fraction of p_nom
-        extra = {"p_nom_mod": p["module_mw"]} if r.smr_integer_modules else {}
-        ramp_kw = {"ramp_limit_up": ramp, "ramp_limit_down": ramp} if ramp < 1.0 else {}
-        n.add(
-            "Generator",
-            "smr",
-            bus=BUS,
-            carrier="smr",
-            p_nom_extendable=True,
-            capital_cost=td.annual_per_mw(p["capex_usd_per_kw"], p["lifetime_years"], p["fom_pct_per_year"]),
-            marginal_cost=p["vom_usd_per_mwh"] + p["fuel_usd_per_mwh"],
-            p_min_pu=p["min_load"],
-            p_max_pu=p["availability"],
-            **ramp_kw,
-            **extra,
-            **_bounds(cfg, "smr"),
-        )
-    if "fusion" in techs and avail("fusion"):
-        p = td.techs["fusion"].params
-        n.add(
-            "Generator",
-            "fusion",
-            bus=BUS,
-            carrier="fusion",
-            p_nom_extendable=True,
-            capital_cost=td.annual_per_mw(p["capex_usd_per_kw"], p["lifetime_years"], p["fom_pct_per_year"]),
-            marginal_cost=p["vom_usd_per_mwh"],
-            p_max_pu=p["availability"],
-            **_bounds(cfg, "fusion"),
-        )
-    for key, cf in (("solar", inputs.solar_cf), ("wind", inputs.wind_cf)):
-        if key in techs and avail(key):
-            p = td.techs[key].params
-            n.add(
-                "Generator",
-                key,
-                bus=BUS,
-                carrier=key,
-                p_nom_extendable=True,
-                p_max_pu=cf,
-                capital_cost=td.annual_per_mw(p["capex_usd_per_kw"], p["lifetime_years"], p["fom_pct_per_year"]),
-                marginal_cost=0.0,
-                **_bounds(cfg, key),
-            )
-    if "gas" in techs and avail("gas"):
-        p = td.techs["gas"].params
-        co2 = p["co2_kg_per_mmbtu"] / 1000.0 * MMBTU_PER_MWH / p["efficiency"]
-        fuel = p["fuel_usd_per_mmbtu"] * MMBTU_PER_MWH / p["efficiency"]
-        n.add(
-            "Generator",
-            "gas",
-            bus=BUS,
-            carrier="gas",
-            p_nom_extendable=True,
-            capital_cost=td.annual_per_mw(p["capex_usd_per_kw"], p["lifetime_years"], p["fom_pct_per_year"]),
-            marginal_cost=p["vom_usd_per_mwh"] + fuel + carbon_price * co2,
-            **_bounds(cfg, "gas"),
-        )
-        built.emission_factors["gas"] = co2
-    n.add("Generator", "unserved", bus=BUS, carrier="unserved", p_nom=float(total_load.max()), marginal_cost=voll)
-
-    if "li-ion" in techs and avail("li_ion"):
-        p = td.techs["li_ion"].params
-        eta = math.sqrt(p["round_trip_efficiency"])
-        power_kw = p["total_usd_per_kwh_4h"] * 4.0 * p["power_share_4h"]
-        energy_kwh = p["total_usd_per_kwh_4h"] * (1.0 - p["power_share_4h"])
-        _add_store(
-            n,
-            "li-ion",
-            eta,
-            eta,
-            0.0,
-            td.annual_per_mw(power_kw, p["lifetime_years"], p["fom_pct_per_year"]),
-            td.annual_per_mw(energy_kwh, p["lifetime_years"], p["fom_pct_per_year"]),
-            _bounds(cfg, "li-ion"),
-        )
-        built.storage["li-ion"] = {"kind": "store", "eta_discharge": eta}
-    if "smes" in techs and avail("smes"):
-        p = td.techs["smes"].params
-        eta = math.sqrt(p["round_trip_efficiency"])
-        capex_kw = p["power_usd_per_kw"] + p["max_hours"] * p["energy_usd_per_kwh"]
-        n.add(
-            "StorageUnit",
-            "smes",
-            bus=BUS,
-            carrier="smes",
-            p_nom_extendable=True,
-            max_hours=p["max_hours"],
-            efficiency_store=eta,
-            efficiency_dispatch=eta,
-            cyclic_state_of_charge=True,
-            capital_cost=td.annual_per_mw(capex_kw, p["lifetime_years"], p["fom_pct_per_year"]),
-            **_bounds(cfg, "smes"),
-        )
-        n.add(
-            "Generator",
-            "smes cryoplant",
-            bus=BUS,
-            carrier="parasitic",
-            sign=-1,
-            p_nom_extendable=True,
-            p_min_pu=1.0,
-            p_max_pu=1.0,
-        )
-        built.couplings.append(("smes cryoplant", "smes", p["cryoplant_fraction_of_power"]))
-        built.storage["smes"] = {"kind": "unit"}
-    if "flywheel" in techs and avail("flywheel"):
-        p = td.techs["flywheel"].params
-        eta = math.sqrt(p["round_trip_efficiency"])
-        n.add(
-            "StorageUnit",
-            "flywheel",
-            bus=BUS,
-            carrier="flywheel",
-            p_nom_extendable=True,
-            max_hours=p["max_hours"],
-            efficiency_store=eta,
-            efficiency_dispatch=eta,
-            standing_loss=p["standing_loss_per_hour"],
-            cyclic_state_of_charge=True,
-            capital_cost=td.annual_per_mw(p["power_usd_per_kw"], p["lifetime_years"], p["fom_pct_per_year"]),
-            **_bounds(cfg, "flywheel"),
-        )
-        built.storage["flywheel"] = {"kind": "unit"}
+    chosen = set(cfg.supply.technologies)
+    for tech in supply:
+        if tech.name in chosen and _available(built, tech):
+            _BUILDERS[tech.kind](built, cfg, td, tech)
+    n.add("Generator", "unserved", bus=BUS, carrier="unserved", p_nom=_peak_load(inputs), marginal_cost=voll)
+    for tech in storage:
+        if tech.name in chosen and _available(built, tech):
+            _BUILDERS[tech.kind](built, cfg, td, tech)
     ryd = check_rydberg(cfg.rydberg)
     if ryd is not None:
-        _add_store(
-            n,
-            "rydberg",
-            ryd["efficiency_charge"],
-            ryd["efficiency_discharge"],
-            ryd["standing_loss_per_hour"],
-            td.annual_per_mw(ryd["power_usd_per_kw"], ryd["lifetime_years"], ryd["fom_pct_per_year"]),
-            td.annual_per_mw(ryd["energy_usd_per_kwh"], ryd["lifetime_years"], ryd["fom_pct_per_year"]),
-            {},
-        )
-        built.storage["rydberg"] = {"kind": "store", "eta_discharge": ryd["efficiency_discharge"]}
+        _add_store(built, td, "rydberg", ryd, {})
     return built
 
 
-def _add_store(
-    n, name: str, eta_c: float, eta_d: float, standing: float, power_cost: float, energy_cost: float, bounds: dict
-) -> None:
+def _available(built: Built, tech: Tech) -> bool:
+    """Whether the chosen year has the technology; if not, the reason goes into the results' notes."""
+    if not tech.available:
+        built.unavailable[tech.key] = tech.note
+    return tech.available
+
+
+def _peak_load(inputs: Inputs) -> float:
+    return float(sum(inputs.loads_mw.values(), np.zeros(len(inputs.grid_price))).max())
+
+
+def _add_import(built: Built, cfg: SiteConfig, td: TechData, tech: Tech) -> None:
+    """Grid import at the hourly price (plus the carbon price on its hourly intensity).
+
+    With a connection charge or user bounds the rating is optimised (capped by the import limit);
+    otherwise a fixed rating (the limit, or more than the campus can ever draw) keeps the LP small.
+    """
+    n, inputs = built.network, built.inputs
+    conn = cfg.supply.import_connection_usd_per_kw_year
+    conn = tech.params["connection_usd_per_kw_year"] if conn is None else conn
+    price = inputs.grid_price + built.carbon_price * inputs.grid_co2
+    bounds = _bounds(cfg, tech.name)
+    limit = _import_limit(cfg)
+    if conn > 0 or bounds:
+        bounds["p_nom_max"] = min(limit, bounds.get("p_nom_max", math.inf))
+        n.add(
+            "Generator", tech.name, bus=BUS, carrier=tech.name, p_nom_extendable=True, capital_cost=conn * 1000.0,
+            marginal_cost=price, **bounds,
+        )
+    else:
+        rating = limit if math.isfinite(limit) else 10.0 * _peak_load(inputs) + 1.0
+        n.add("Generator", tech.name, bus=BUS, carrier=tech.name, p_nom=rating, marginal_cost=price)
+    built.emission_factors[tech.name] = inputs.grid_co2
+
+
+def _add_generator(built: Built, cfg: SiteConfig, td: TechData, tech: Tech) -> None:
+    """A dispatchable or weather-bound plant; every option comes from the fields its table entry has."""
+    p = tech.params
+    co2 = p["co2_kg_per_mmbtu"] / 1000.0 * MMBTU_PER_MWH / p["efficiency"] if "co2_kg_per_mmbtu" in p else 0.0
+    fuel = p["fuel_usd_per_mmbtu"] * MMBTU_PER_MWH / p["efficiency"] if "fuel_usd_per_mmbtu" in p else 0.0
+    marginal = p.get("vom_usd_per_mwh", 0.0) + p.get("fuel_usd_per_mwh", 0.0) + fuel + built.carbon_price * co2
+    opts: dict = {}
+    if tech.profile is not None:
+        opts["p_max_pu"] = _profile(built.inputs, tech.profile)
+    elif "availability" in p:
+        opts["p_max_pu"] = p["availability"]
+    if "min_load" in p:
+        opts["p_min_pu"] = p["min_load"]
+    if "ramp_pct_per_min" in p:
+        ramp = min(1.0, p["ramp_pct_per_min"] / 100.0 * 60.0)  # per hourly snapshot, as a fraction of p_nom
+        if ramp < 1.0:
+            opts |= {"ramp_limit_up": ramp, "ramp_limit_down": ramp}
+    if "module_mw" in p and cfg.run.smr_integer_modules:
+        opts["p_nom_mod"] = p["module_mw"]  # whole modules: a MILP
+    built.network.add(
+        "Generator",
+        tech.name,
+        bus=BUS,
+        carrier=tech.name,
+        p_nom_extendable=True,
+        capital_cost=td.annual_per_mw(p["capex_usd_per_kw"], p["lifetime_years"], p["fom_pct_per_year"]),
+        marginal_cost=marginal,
+        **opts,
+        **_bounds(cfg, tech.name),
+    )
+    if co2:
+        built.emission_factors[tech.name] = co2
+
+
+def _profile(inputs: Inputs, name: str) -> np.ndarray:
+    profiles = {"solar": inputs.solar_cf, "wind": inputs.wind_cf}
+    if name not in profiles:
+        raise ValueError(f"technology data: unknown profile {name!r} (known: {', '.join(profiles)})")
+    return profiles[name]
+
+
+def _add_storage_unit(built: Built, cfg: SiteConfig, td: TechData, tech: Tech) -> None:
+    """Storage with a fixed energy-to-power ratio; a cryoplant fraction adds a parasitic load tied to its rating."""
+    n, p, name = built.network, tech.params, tech.name
+    eta = math.sqrt(p["round_trip_efficiency"])
+    capex_kw = p["power_usd_per_kw"] + p["max_hours"] * p.get("energy_usd_per_kwh", 0.0)
+    opts = {"standing_loss": p["standing_loss_per_hour"]} if "standing_loss_per_hour" in p else {}
+    n.add(
+        "StorageUnit",
+        name,
+        bus=BUS,
+        carrier=name,
+        p_nom_extendable=True,
+        max_hours=p["max_hours"],
+        efficiency_store=eta,
+        efficiency_dispatch=eta,
+        cyclic_state_of_charge=True,
+        capital_cost=td.annual_per_mw(capex_kw, p["lifetime_years"], p["fom_pct_per_year"]),
+        **opts,
+        **_bounds(cfg, name),
+    )
+    if "cryoplant_fraction_of_power" in p:
+        plant = f"{name} cryoplant"
+        n.add(
+            "Generator", plant, bus=BUS, carrier="parasitic", sign=-1, p_nom_extendable=True, p_min_pu=1.0, p_max_pu=1.0
+        )
+        built.couplings.append((plant, name, p["cryoplant_fraction_of_power"]))
+    built.storage[name] = {"kind": "unit"}
+
+
+def _add_store_tech(built: Built, cfg: SiteConfig, td: TechData, tech: Tech) -> None:
+    _add_store(built, td, tech.name, tech.params, _bounds(cfg, tech.name))
+
+
+def _add_store(built: Built, td: TechData, name: str, p: dict[str, float], bounds: dict) -> None:
     """Energy (Store on its own bus) and power (charge/discharge Links) sized separately.
 
-    The charge Link carries the converter cost; a constraint (solve.py) ties the discharge rating to it.
+    Costs are either a 4-hour system's total split into power and energy parts (`total_usd_per_kwh_4h`,
+    `power_share_4h`) or given apart (`power_usd_per_kw`, `energy_usd_per_kwh`); efficiencies either a
+    round trip (split evenly) or per direction. The charge Link carries the converter cost; a constraint
+    (solve.py) ties the discharge rating to it.
     """
+    n = built.network
+    if "round_trip_efficiency" in p:
+        eta_c = eta_d = math.sqrt(p["round_trip_efficiency"])
+    else:
+        eta_c, eta_d = p["efficiency_charge"], p["efficiency_discharge"]
+    if "total_usd_per_kwh_4h" in p:
+        power_kw = p["total_usd_per_kwh_4h"] * 4.0 * p["power_share_4h"]
+        energy_kwh = p["total_usd_per_kwh_4h"] * (1.0 - p["power_share_4h"])
+    else:
+        power_kw, energy_kwh = p["power_usd_per_kw"], p["energy_usd_per_kwh"]
     n.add("Bus", name, carrier=name)
     n.add(
         "Store",
@@ -359,8 +306,8 @@ def _add_store(
         carrier=name,
         e_nom_extendable=True,
         e_cyclic=True,
-        standing_loss=standing,
-        capital_cost=energy_cost,
+        standing_loss=p.get("standing_loss_per_hour", 0.0),
+        capital_cost=td.annual_per_mw(energy_kwh, p["lifetime_years"], p["fom_pct_per_year"]),
     )
     n.add(
         "Link",
@@ -370,7 +317,16 @@ def _add_store(
         carrier=name,
         p_nom_extendable=True,
         efficiency=eta_c,
-        capital_cost=power_cost,
+        capital_cost=td.annual_per_mw(power_kw, p["lifetime_years"], p["fom_pct_per_year"]),
         **bounds,
     )
     n.add("Link", f"{name} discharge", bus0=name, bus1=BUS, carrier=name, p_nom_extendable=True, efficiency=eta_d)
+    built.storage[name] = {"kind": "store", "eta_discharge": eta_d}
+
+
+_BUILDERS = {
+    "import": _add_import,
+    "generator": _add_generator,
+    "storage_unit": _add_storage_unit,
+    "store": _add_store_tech,
+}

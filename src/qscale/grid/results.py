@@ -194,9 +194,8 @@ def summarise(built: Built, cfg, td, info) -> dict:
 
 def _sources(built: Built, cfg, td) -> dict:
     out = {"discount_rate": td.sources["discount_rate"], **built.inputs.profile_sources}
-    keymap = {"li-ion": "li_ion"}
     for tech in [*list(cfg.supply.technologies), "reliability"]:
-        t = td.techs.get(keymap.get(tech, tech))
+        t = td.by_name(tech)
         if t is not None:
             out[tech] = t.sources
     if "rydberg" in built.storage:
@@ -206,7 +205,7 @@ def _sources(built: Built, cfg, td) -> dict:
 
     out["quantum"] = (
         f"assumed: {cfg.campus.quantum_systems} systems x {steady_kw_per_system(cfg):g} kW steady "
-        f"(dilution refrigerator ~10-25 kW, ANCHORS.md) + {cfg.campus.quantum_burst_kw_per_system} kW during jobs"
+        f"(dilution refrigerator ~10-25 kW, D-Wave 2X ~25 kW) + {cfg.campus.quantum_burst_kw_per_system} kW during jobs"
     )
     return out
 
@@ -216,11 +215,10 @@ def _flags_and_notes(built: Built, cfg, td, capacities: dict) -> tuple[list[str]
     if "rydberg" in built.storage:
         flags.append(
             f"{SPECULATIVE}: Rydberg-matter storage was an option in this optimisation with user-set parameters; "
-            "its physics is unreplicated and no credible figures exist (ANCHORS.md)"
+            "its physics is unreplicated and no credible figures exist (a related PLOS ONE paper was retracted in 2019)"
         )
-    keymap = {"li-ion": "li_ion"}
     for tech, cap in capacities.items():
-        t = td.techs.get(keymap.get(tech, tech))
+        t = td.by_name(tech)
         if t is not None and t.unverified and cap > 1e-3:
             flags.append(f"{tech} was built using placeholder (unverified) figures from the data file")
     for tech, why in built.unavailable.items():

@@ -64,6 +64,9 @@ class Tech:
     sources: dict[str, str] = field(default_factory=dict)
     unverified: bool = False
     note: str = ""
+    kind: str = ""  # how the network builds it: import, generator, storage_unit or store ("" = not a component)
+    name: str = ""  # its name in configs and outputs (the table key unless the table says otherwise)
+    profile: str | None = None  # an hourly capacity-factor profile that bounds its output (solar, wind)
 
     def get(self, name: str) -> float:
         return self.params[name]
@@ -77,6 +80,10 @@ class TechData:
     discount_rate: float
     techs: dict[str, Tech]
     sources: dict[str, str]
+
+    def by_name(self, name: str) -> Tech | None:
+        """The technology a config or output calls `name` ("li-ion" is the table's li_ion)."""
+        return next((t for t in self.techs.values() if t.name == name), None)
 
     def annual_per_mw(self, capex_usd_per_kw: float, lifetime: float, fom_pct: float) -> float:
         """Annualised capex plus fixed O&M in $/MW/yr (PyPSA's capital_cost)."""
@@ -153,7 +160,8 @@ def load_techdata(year: int, case: str = "moderate") -> TechData:
         available = year >= available_from and not missing_set
         note = "" if available else f"unavailable in {year}: {entry.get('availability_source', 'no cost data')}"
         techs[key] = Tech(
-            key, str(entry.get("label", key)), available, params, sources, bool(entry.get("unverified", False)), note
+            key, str(entry.get("label", key)), available, params, sources, bool(entry.get("unverified", False)), note,
+            kind=str(entry.get("kind", "")), name=str(entry.get("name", key)), profile=entry.get("profile"),
         )
     return TechData(
         year, cset, case, float(meta["discount_rate"]), techs, {"discount_rate": str(meta["discount_rate_source"])}

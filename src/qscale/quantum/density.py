@@ -10,7 +10,8 @@ factor: `kron(copy, system)` puts the system on qubits 0..m-1.
 Two routes to one DME step, tested against each other:
 * `dme_step_exact`: build sigma (x) rho, apply exp(-i S dt) with S the register swap, trace out the copy.
   Memory grows as d^4, so it is for small checks only.
-* `dme_step`: the closed form of the same contraction (ANCHORS.md; Lloyd et al. 2014):
+* `dme_step`: the closed form of the same contraction (Lloyd, Mohseni & Rebentrost, Nat. Phys. 10, 631 (2014),
+  arXiv 1307.0401):
   sigma -> cos^2(dt) sigma + sin^2(dt) Tr(sigma) rho - i sin(dt) cos(dt) [rho, sigma].
 The controlled step (control qubit above both registers) acts blockwise on |a><a'| (x) B_aa', see
 `controlled_dme_step`; `controlled_dme_powers` composes n identical steps exactly by repeated squaring.

@@ -1,6 +1,6 @@
 """QAOA on a precomputed cost diagonal: phase layers and uniform X mixers, batched over angle sets.
 
-Conventions (DESIGN.md): start in |+>^n; layer l applies exp(-i·γ_l·C) then exp(-i·β_l·Σ X_i); qubit 0
+Conventions (docs/design.md): start in |+>^n; layer l applies exp(-i·γ_l·C) then exp(-i·β_l·Σ X_i); qubit 0
 is the least significant bit of a basis index; bitstrings are written as Qiskit writes them (rightmost
 character = qubit 0).
 

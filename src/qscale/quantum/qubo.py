@@ -1,4 +1,4 @@
-"""QUBO/Ising models (dimod BQMs) as QAOA cost diagonals, in the qubit order of DESIGN.md.
+"""QUBO/Ising models (dimod BQMs) as QAOA cost diagonals, in the qubit order of docs/design.md.
 
 Variables map to qubits in sorted label order; qubit q is bit q of the basis index (Qiskit's order);
 a BINARY x = 1 is |1>, a SPIN s = 1 - 2x. The diagonal holds the full BQM energy, offset included.

@@ -46,7 +46,7 @@ def bars_and_stripes(rows: int, cols: int) -> np.ndarray:
     """Sorted indices of the BAS(rows, cols) patterns; pixel (r, c) is bit r·cols + c.
 
     Stripes fill any subset of rows, bars any subset of columns; empty and full images are both, so there
-    are 2^rows + 2^cols − 2 patterns (ANCHORS.md: 6 for 2×2, 14 for 3×3).
+    are 2^rows + 2^cols − 2 patterns (6 for 2×2, 14 for 3×3; Liu & Wang, PRA 98, 062324 (2018)).
     """
     patterns = set()
     for subset in range(2**rows):

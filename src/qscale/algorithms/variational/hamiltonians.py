@@ -1,7 +1,7 @@
 """Hamiltonians for VQE: built-in chains, MaxCut/QUBO as Ising, H2, Pauli JSON files, and exact ground energies.
 
 Everything becomes a `PauliSum` (labels in Qiskit order, rightmost character = qubit 0), so a built-in and
-the same operator written to a DESIGN.md Pauli file are interchangeable. The exact ground energy (sparse
+the same operator written to a Pauli JSON file (docs/design.md) are interchangeable. The exact ground energy (sparse
 diagonalisation) is the classical reference every VQE result is reported beside.
 """
 
@@ -21,7 +21,8 @@ from qscale.quantum.pauli import PauliSum
 from qscale.quantum.qubo import variable_order
 from qscale.validation import check_int
 
-# ANCHORS.md: Qiskit's H2 test Hamiltonian (STO-3G, 0.735 Å, parity mapping with two-qubit reduction).
+# Qiskit's H2 test Hamiltonian (STO-3G, 0.735 Å, parity mapping with two-qubit reduction), as in the VQE
+# tests of qiskit-algorithms (test/minimum_eigensolvers/test_vqe.py).
 H2_TERMS = (
     ("II", -1.052373245772859),
     ("IZ", 0.39793742484318045),
@@ -29,7 +30,7 @@ H2_TERMS = (
     ("ZZ", -0.01128010425623538),
     ("XX", 0.18093119978423156),
 )
-H2_GROUND_ENERGY = -1.857275030202  # Ha, electronic (ANCHORS.md)
+H2_GROUND_ENERGY = -1.857275030202  # Ha, electronic: exact lowest eigenvalue of H2_TERMS
 H2_NUCLEAR_REPULSION = 0.719968994449  # Ha
 CHEMICAL_ACCURACY = 1.6e-3  # Ha
 MAX_BUILTIN_QUBITS = 24
@@ -100,7 +101,7 @@ def h2() -> PauliSum:
 
 
 def bqm_to_pauli(bqm: dimod.BinaryQuadraticModel) -> PauliSum:
-    """The BQM energy as a Z-only Pauli sum, in DESIGN.md's qubit order and spin convention.
+    """The BQM energy as a Z-only Pauli sum, in docs/design.md's qubit order and spin convention.
 
     Qubit bit b: a BINARY x = b = (1 - Z)/2; a SPIN s = 1 - 2b = Z. So <b|H|b> equals the BQM energy of b,
     which is what `qscale.quantum.qubo.cost_diagonal` computes (the tests check they agree).

@@ -1,6 +1,6 @@
 """A small batched QAOA simulator for many tiny QUBOs at once (one row of a weight block each).
 
-Kept apart from the solver so it can be swapped for qscale.quantum.qaoa_engine. Conventions (DESIGN.md):
+Kept apart from the solver so it can be swapped for qscale.quantum.qaoa_engine. Conventions (docs/design.md):
 start |+>^n; cost layer exp(−iγ·C) with C the (normalised) QUBO energy as a diagonal; mixer exp(−iβ·ΣX);
 qubit i is bit i of the basis index. Each row's diagonal is normalised to mean 0 and standard deviation 1
 over all assignments; both moments of a QUBO over uniform bits have closed forms in Q and L, so this
