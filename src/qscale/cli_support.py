@@ -24,6 +24,8 @@ err = Console(stderr=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs go to stderr).")]
 DeviceOpt = Annotated[str, typer.Option(help="cpu, cuda or auto (CUDA when available).")]
+BackendOpt = Annotated[str, typer.Option(help="Where circuits run: exact (qscale, default), aer, fake_<device> "
+                                         "(IBM snapshot noise, e.g. fake_fez) or module:callable (a V2 primitive).")]
 
 
 def guarded(fn: Callable) -> Callable:
