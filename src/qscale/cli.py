@@ -17,6 +17,7 @@ from qscale.cli_support import BackendOpt, DeviceOpt, JsonOpt, emit, err, guarde
 from qscale.energy.cli import energy_app
 from qscale.errors import QscaleUserError
 from qscale.grid.cli import site_cmd, stabilize_cmd
+from qscale.offload_cli import offload_cmd
 from qscale.outlook.cli import outlook_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
@@ -146,6 +147,8 @@ def quantize(
     seed: Annotated[int, typer.Option(help="Seed for calibration windows and samplers.")] = 0,
     save: Annotated[Path | None, typer.Option(help="Write the quantized model (safetensors + grid) here.")] = None,
     device: DeviceOpt = "auto",
+    backend: BackendOpt = "exact",
+    backend_qubos: Annotated[int, typer.Option(help="Block QUBOs sampled for the --backend run (qaoa).")] = 32,
     as_json: JsonOpt = False,
 ) -> None:
     """Post-training weight quantization (rtn, gptq, or GPTQ with QUBO-rounded blocks) and perplexity."""
@@ -165,7 +168,7 @@ def quantize(
             model=model, bits=bits, method=method, solver=solver, block=block, vars_per_weight=vars_per_weight,
             group_size=group_size, act_order=act_order, layers=layers, eval_text=eval_text, calib_text=calib_text,
             seq_len=seq_len, calib_windows=calib_windows, eval_windows=eval_windows, qaoa_p=qaoa_p, shots=shots,
-            seed=seed, save=save, device=device, refine=refine,
+            seed=seed, save=save, device=device, refine=refine, backend=backend, backend_qubos=backend_qubos,
             on_stage=lambda msg: bar.console.print(f"[dim]{msg}[/dim]"), on_layer=on_layer,
         )
 
@@ -183,6 +186,10 @@ def quantize(
                 f"  QAOA optimal fraction {r['qaoa_optimal_fraction']:.4f} (random guessing "
                 f"{q['random_guess_optimal_fraction']:.4f}) [simulated]"
             )
+        if "qaoa_optimal_fraction_backend" in r:
+            b = r["qaoa_backend"]
+            print(f"  on {b['backend']['name']}: {r['qaoa_optimal_fraction_backend']:.4f} of {b['qubos_sampled']} "
+                  f"sampled QUBOs (exact simulation {r['qaoa_optimal_fraction_exact_sample']:.4f}) [{b['kind']}]")
         print(f"  {r['seconds']:.1f} s")
 
     emit(result, as_json, human)
@@ -195,6 +202,7 @@ app.command("qpca")(guarded(qpca_cmd))  # quantum PCA beside classical baselines
 app.command("vqe")(guarded(vqe_cmd))  # VQE and Born machines
 app.command("born")(guarded(born_cmd))
 app.command("outlook")(guarded(outlook_cmd))  # 2030s/2040s scenarios, Monte Carlo
+app.command("offload")(guarded(offload_cmd))  # co-processor: where a task's quantum part should run
 
 
 def main() -> None:

@@ -42,6 +42,7 @@ class RuntimeSolver:
         self.name = inner.name
         self.max_variables = inner.max_variables
         self.last_spec: CircuitSpec | None = None
+        self.first_problem: Any = None  # kept for re-running its circuits on a noisy backend
 
     def circuit(self, problem: Any) -> CircuitSpec:
         n = problem.n_variables
@@ -50,6 +51,8 @@ class RuntimeSolver:
         return CircuitSpec(n, depth, self.p * couplings)
 
     def solve(self, problem: Any) -> BlockSolution:
+        if self.first_problem is None:
+            self.first_problem = problem
         spec = self.last_spec = self.circuit(problem)
         specs = [dataclasses.replace(spec, payload=r) for r in range(problem.rows)]
 
