@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError
 
 from qscale.errors import QscaleUserError
 from qscale.study.config import QAOAStage, Strict, StudySection
+from qscale.study.coprocessor_stage import CoprocessorStage
 from qscale.study.generative_stage import GenerativeStage
 from qscale.study.outlook_stage import OutlookStage
 from qscale.study.qpca_stage import QPCAStage
@@ -28,6 +29,7 @@ class StudyConfig(Strict):
     generative: GenerativeStage = Field(default_factory=GenerativeStage)
     site: SiteStage = Field(default_factory=SiteStage)
     outlook: OutlookStage = Field(default_factory=OutlookStage)
+    coprocessor: CoprocessorStage = Field(default_factory=CoprocessorStage)
 
     def quick(self) -> StudyConfig:
         """A reduced copy that keeps every stage but shrinks sizes so the whole study takes seconds."""
