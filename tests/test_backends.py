@@ -167,3 +167,30 @@ def test_estimator_executor_shapes_and_values(name):
     else:
         with pytest.raises(QscaleUserError, match="shots must be positive"):
             ex([qc], [obs], shots=0)
+
+
+@pytest.mark.slow
+def test_fez_acceptance_run_agrees_with_aer_directly():
+    """The issue's instance (3-regular, 12 nodes, seed 1, p=1, fixed angles, 4000 shots) on fake_fez, against the
+    same transpiled circuit run by Aer on all 156 qubits under NoiseModel.from_backend (several minutes)."""
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.noise import NoiseModel
+
+    from qscale.algorithms.problems import make_problem
+    from qscale.algorithms.qaoa import fixed_angles, run_qaoa
+
+    problem = make_problem("maxcut", "regular:3", 12, 1)
+    r = run_qaoa(problem, 1, mode="fixed", shots=4000, seed=1, device="cpu", baselines=False, backend="fake_fez")
+    assert r["approximation_ratio_random"] < r["approximation_ratio"] < r["approximation_ratio_exact"]
+    g, b, _ = fixed_angles(3, 1)
+    backend = resolve_backend("fake_fez", seed=1)
+    tq = backend.transpile(qaoa_circuit(problem.bqm, g, b))
+    assert backend.report(qaoa_circuit(problem.bqm, g, b)).transpiled_two_qubit_gates == r["transpiled_two_qubit_gates"]
+    sim = AerSimulator(noise_model=NoiseModel.from_backend(backend.device))
+    memory = sim.run(tq, shots=4000, seed_simulator=5, memory=True).result().get_memory()
+    diag = cost_diagonal(problem.bqm)
+    energies = diag[np.array([int(m.replace(" ", ""), 2) for m in memory])]
+    e_min = float(diag.min())
+    ratio = float(energies.mean()) / e_min  # E_max = 0 for MaxCut
+    se = float(energies.std(ddof=1) / np.sqrt(4000) / -e_min)
+    assert abs(ratio - r["approximation_ratio"]) < 4 * np.hypot(se, r["approximation_ratio_stderr"])

@@ -64,7 +64,7 @@ def test_vqe_backend_needs_shots():
 
 def test_born_machine_trains_and_draws_on_a_backend():
     ds = load_dataset("bas:2x2", seed=1, train_samples=200, heldout_samples=200)
-    result, bm, _ = run_born(ds, depth=1, steps=2, restarts=1, loss="mmd", gradient="parameter-shift", shots=100,
+    result, _bm, _ = run_born(ds, depth=1, steps=2, restarts=1, loss="mmd", gradient="parameter-shift", shots=100,
                              samples=300, seed=1, device="cpu", baselines=False, backend="fake_manila")
     assert result["backend"]["name"] == "fake_manila"
     assert result["backend"]["shots_run"] == result["total_shots"] + 300
