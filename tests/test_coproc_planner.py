@@ -52,6 +52,8 @@ def test_one_circuit_per_job_devices_pay_one_overhead_per_circuit_and_hqc_follow
 
 def test_too_wide_or_too_long_circuits_are_not_feasible():
     assert "156" in nisq_row(device("heron"), workload(qubits=200))["reason"]
+    deep = nisq_row(device("heron"), workload(two_qubit_gates=10_000))  # (1 - 3.3e-3)^1e4 ~ 4e-15
+    assert not deep["fits"] and "no signal" in deep["reason"]
     assert not ft_row(device("ft_2030s"), workload(qubits=500))["fits"]  # 200 logical qubits in the 2030s
     assert ft_row(device("ft_2040s"), workload(qubits=500))["fits"]
 

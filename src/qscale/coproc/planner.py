@@ -104,6 +104,8 @@ def decide(rows: list[dict[str, Any]], wl: Workload) -> None:
         reasons = [f"{slower:.3g}x the CPU's wall time", f"{costlier:.3g}x its energy"]
         if quantum:
             reasons.append(qtext)
+            if wl.quality.get("random_guess") is not None:
+                reasons.append(f"uniform random guesses with the same shots score {wl.quality['random_guess']:.3g}")
         if good and ok is None:
             r["decision"] = "undecided"
             reasons.append("offload only once its quality is measured")

@@ -25,6 +25,8 @@ from qscale.energy.data import measurement_constants, modality
 from qscale.energy.qpu import power_w
 from qscale.errors import QscaleUserError
 
+MIN_FIDELITY = 1e-3  # assumed: below this a NISQ run's signal is lost in noise (mitigation would need >1e6x shots)
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -98,6 +100,11 @@ def nisq_row(dev: NisqDevice, wl: Workload, scenario: str = "typical") -> dict[s
     row = _row_base(dev, wl, scenario)
     if wl.qubits > dev.max_qubits.value:
         return row | {"fits": False, "reason": f"needs {wl.qubits} qubits, {dev.key} has {int(dev.max_qubits.value)}"}
+    fidelity = _fidelity(dev, wl, scenario)
+    if fidelity < MIN_FIDELITY:
+        return row | {"fits": False, "fidelity_estimate": fidelity,
+                      "reason": f"circuit fidelity (1 - p2)^{wl.two_qubit_gates:.3g} = {fidelity:.2g}: no signal left "
+                      f"without error correction (below {MIN_FIDELITY:g})"}  # fmt: skip
     t = nisq_seconds(dev, wl.two_qubit_depth, wl.circuits_per_iteration, wl.iterations, wl.shots, scenario)
     power = power_w(modality(dev.modality), wl.qubits, scenario)["total_w"]
     host_s = wl.host_s_per_iteration * wl.iterations
@@ -112,7 +119,7 @@ def nisq_row(dev: NisqDevice, wl: Workload, scenario: str = "typical") -> dict[s
         "qpu_power_w": power,
         "jobs": t["jobs_per_iteration"] * wl.iterations,
         "shot_s": t["shot_s"],
-        "fidelity_estimate": _fidelity(dev, wl, scenario),
+        "fidelity_estimate": fidelity,
     }
     if dev.hqc_base is not None and dev.hqc_per is not None:
         ops = wl.rotations + 10 * wl.two_qubit_gates + 5 * wl.measurements

@@ -157,16 +157,18 @@ def probe_quantize() -> list[Workload]:
                 "host_s": sum(tl["host_work_s"].values()), "classical_s": {str(k): v[0] for k, v in timed.items()},
                 "classical_fixed_s_per_round": fixed, "classical_s_per_row_round": per_row,
                 "qaoa_optimal_fraction": optimal / max(n_qubos, 1)}  # fmt: skip
+    random = stats.get("random_optimal_count", 0) + stats.get("refine_random_optimal_count", 0)
     quality = {"metric": "fraction of block QUBOs solved to the exact optimum", "quantum": optimal / max(n_qubos, 1),
                "classical": 1.0, "higher_is_better": True, "tolerance": 0.0, "kind": "simulated",
-               "note": QUALITY_NOTE}  # fmt: skip
+               "random_guess": random / max(n_qubos, 1), "note": QUALITY_NOTE}  # fmt: skip
     from qscale.coproc import quality as noisy_quality
 
     noisy = noisy_quality.quantize_rows(solver.first_problem, solver.inner.angles[spec.qubits], shots=QUANT["shots"])
     if noisy is not None:
         quality["noisy"] = {"device": "heron", "value": noisy["noisy"], "exact_same_rows": noisy["exact"],
                             "rows": noisy["rows"], "backend": noisy["backend"],
-                            "kind": f"simulated: {noisy['backend']} noise (qiskit-aer), first block's rows",
+                            "kind": f"simulated: {noisy['backend']} noise (qiskit-aer) on the first block's "
+                            f"{noisy['rows']} QUBOs (exact on the same: {noisy['exact']:.3g})",
                             "transpiled": noisy[noisy["backend"]]["backend"]}  # fmt: skip
         quality["note"] = NOISY_NOTE
 
