@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+from qscale.coproc.devices import device
+from qscale.coproc.pricing import nisq_seconds
 from qscale.energy.data import modality
 from qscale.energy.ft import estimate_ft
 from qscale.energy.qpu import qpu_job
@@ -47,16 +49,20 @@ def fixed(tasks: dict, **overrides: float) -> dict:
     return {"ranges": ranges, "tasks": tasks, "meta": {"tasks": list(tasks)}}
 
 
+def typical_overhead_s() -> float:
+    """One circuit in one job in one round on today's superconducting device (coproc/devices.toml, typical)."""
+    d = device("heron")
+    return d.latency_s.typical + d.job_overhead_s.typical + d.circuit_overhead_s.typical
+
+
 def typical_qpu_energy(qubits: int, depth: int, runs: float, shot_factor: float = 1.0) -> float:
-    """qpu.py's model written out by hand at its typical values (one circuit, one iteration)."""
-    m = modality("superconducting")
-    t = {k: getattr(m, k).typical for k in ("t_reset_s", "t_1q_s", "t_2q_s", "t_meas_s")}
+    """qpu.py's power model x the offload planner's device time, written out by hand at typical values."""
+    m, d = modality("superconducting"), device("heron")
     power = math.ceil(qubits / m.qubits_per_module.typical) * m.static_w.typical + qubits * (
         m.control_w_per_qubit.typical + m.readout_w_per_qubit.typical
     )
-    shot = t["t_reset_s"] + depth * (t["t_1q_s"] + t["t_2q_s"]) + t["t_meas_s"]
-    overhead = m.circuit_overhead_s.typical + m.iteration_overhead_s.typical
-    return power * (runs * shot_factor * shot + overhead)
+    shot = d.shot_base_s.typical + depth * d.layer_s.typical + d.readout_s.typical
+    return power * (runs * shot_factor * shot + typical_overhead_s())
 
 
 def test_same_seed_same_result_other_seed_differs():
@@ -117,7 +123,8 @@ def test_degenerate_scenario_gives_the_hand_computed_future():
 
     toy = r["tasks"]["toy"]
     qpu = typical_qpu_energy(8, 17, 256)
-    assert qpu == pytest.approx(qpu_job("superconducting", 8, 17, 256)["energy_j"]["typical"], rel=1e-12)
+    priced = nisq_seconds(device("heron"), 17, 1, 1, 256, "typical")["device_s"]  # the planner's one model
+    assert qpu == pytest.approx(qpu_job("superconducting", 8, 17, 256)["power_w"]["typical"] * priced, rel=1e-12)
     for y in ("2030", "2040"):
         assert toy["classical_energy_j"][y]["p50"] == pytest.approx(5e9 / (1e10 * 0.5))  # 1 J
         assert toy["qpu_energy_j"][y]["p5"] == pytest.approx(qpu, rel=1e-9)
@@ -143,9 +150,7 @@ def test_degenerate_fault_tolerant_path_matches_the_estimator():
     est = estimate_ft(
         logical_qubits=8, rotation_count=88, rotation_depth=16, measurement_count=8, qubit_model_name="qubit_gate_ns_e3"
     )
-    m = modality("superconducting")
-    overhead = m.circuit_overhead_s.typical + m.iteration_overhead_s.typical
-    expected = est["power_w"]["typical"] * (100 * est["runtime_s"] + overhead)
+    expected = est["power_w"]["typical"] * (100 * est["runtime_s"] + typical_overhead_s())
     t = r["tasks"]["ft"]
     assert t["p_qpu_feasible"]["2029"] == 0.0  # before the fault-tolerance year
     assert t["qpu_mode_share"]["2030"]["ft"] == 1.0

@@ -39,6 +39,8 @@ def seed_option(help: str) -> Any:
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout (logs go to stderr).")]
 DeviceOpt = Annotated[str, device_option()]
+BackendOpt = Annotated[str, typer.Option(help="Where circuits run: exact (qscale, default), aer, fake_<device> "
+                                         "(IBM snapshot noise, e.g. fake_fez) or module:callable (a V2 primitive).")]
 PueOpt = Annotated[
     str | None, typer.Option("--pue", help="Facility PUE (>= 1) or a preset: google-fleet, industry-average, none.")
 ]

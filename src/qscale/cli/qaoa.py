@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli.common import DeviceOpt, JsonOpt, emit, guarded, parse_floats, seed_option
+from qscale.cli.common import BackendOpt, DeviceOpt, JsonOpt, emit, guarded, parse_floats, seed_option
 from qscale.errors import QscaleUserError
 
 
@@ -30,6 +30,7 @@ def qaoa(
     shots: Annotated[int, typer.Option(help="Samples drawn from the final state.")] = 1024,
     device: DeviceOpt = "auto",
     dtype: Annotated[str, typer.Option(help="complex128 or complex64.")] = "complex128",
+    backend: BackendOpt = "exact",
     as_json: JsonOpt = False,
 ) -> None:
     """QAOA on a QUBO file or a generated MaxCut problem, beside classical solvers."""
@@ -56,10 +57,15 @@ def qaoa(
         seed=seed,
         device=device,
         dtype=dtype,
+        backend=backend,
     )
 
     def human(r: dict) -> None:
         print(f"{r['problem']}\nQAOA p={r['p']} ({r['angles']} angles), {r['n_qubits']} qubits [simulated]")
+        if "approximation_ratio_exact" in r:
+            print(f"  on {r['backend']['name']}: ratio {r['approximation_ratio']:.4f} (noiseless "
+                  f"{r['approximation_ratio_exact']:.4f}, random {r['approximation_ratio_random']:.4f}); "
+                  f"{r['transpiled_two_qubit_gates']} two-qubit gates, estimated fidelity {r['estimated_fidelity']}")
         print(f"  <E> = {r['expectation']:.6f}   approximation ratio = {r['approximation_ratio']:.4f}")
         print(
             f"  best of {r['shots']} shots: {r['best_bitstring']}  E = {r['best_energy']:.6g}"

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from qscale.algorithms.qpca import DEFAULT_BITS, DEFAULT_SHOTS, DEFAULT_TANG_SAMPLES
-from qscale.cli.common import JsonOpt, device_option, emit, guarded, seed_option
+from qscale.cli.common import BackendOpt, JsonOpt, device_option, emit, guarded, seed_option
 from qscale.errors import QscaleUserError
 
 
@@ -31,6 +31,7 @@ def qpca_cmd(
         DEFAULT_TANG_SAMPLES
     ),
     device: Annotated[str, device_option("cpu, cuda or auto (circuit simulation and embeddings).")] = "auto",
+    backend: BackendOpt = "exact",
     as_json: JsonOpt = False,
 ) -> None:
     """Quantum PCA (DME + phase estimation + tomography, simulated) beside classical PCA baselines."""
@@ -49,6 +50,7 @@ def qpca_cmd(
         seed=seed,
         tang_samples=tang_samples,
         device=device,
+        backend=backend,
     )
     res = result["resources"]
     ledger = current_ledger()
@@ -80,6 +82,10 @@ def qpca_cmd(
             f"copies/run, depth {rs['two_qubit_depth_per_qpe_run']:.3g}, {rs['shots']:.3g} runs; superconducting "
             f"QPU >= {sc:.3g} s [projected]"
         )
+        if "backend" in r:
+            b = r["backend"]
+            print(f"  one DME step on {b['backend']['name']}: TVD {b['tvd_backend_to_exact']:.4f} (shot noise alone "
+                  f"{b['tvd_shot_noise_only']:.4f}), estimated fidelity {b['estimated_fidelity']} [{b['kind']}]")
         print(f"  {r['seconds']:.1f} s")
 
     emit(result, as_json, human)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli.common import DeviceOpt, JsonOpt, emit, err, guarded, seed_option
+from qscale.cli.common import BackendOpt, DeviceOpt, JsonOpt, emit, err, guarded, seed_option
 
 
 def register(app: typer.Typer) -> None:
@@ -43,6 +43,8 @@ def quantize(
     seed: Annotated[int, seed_option("Seed for calibration windows and samplers.")] = 0,
     save: Annotated[Path | None, typer.Option(help="Write the quantized model (safetensors + grid) here.")] = None,
     device: DeviceOpt = "auto",
+    backend: BackendOpt = "exact",
+    backend_qubos: Annotated[int, typer.Option(help="Block QUBOs sampled for the --backend run (qaoa).")] = 32,
     as_json: JsonOpt = False,
 ) -> None:
     """Post-training weight quantization (rtn, gptq, or GPTQ with QUBO-rounded blocks) and perplexity."""
@@ -62,7 +64,7 @@ def quantize(
             model=model, bits=bits, method=method, solver=solver, block=block, vars_per_weight=vars_per_weight,
             group_size=group_size, act_order=act_order, layers=layers, eval_text=eval_text, calib_text=calib_text,
             seq_len=seq_len, calib_windows=calib_windows, eval_windows=eval_windows, qaoa_p=qaoa_p, shots=shots,
-            seed=seed, save=save, device=device, refine=refine,
+            seed=seed, save=save, device=device, refine=refine, backend=backend, backend_qubos=backend_qubos,
             on_stage=lambda msg: bar.console.print(f"[dim]{msg}[/dim]"), on_layer=on_layer,
         )
 
@@ -80,6 +82,10 @@ def quantize(
                 f"  QAOA optimal fraction {r['qaoa_optimal_fraction']:.4f} (random guessing "
                 f"{q['random_guess_optimal_fraction']:.4f}) [simulated]"
             )
+        if "qaoa_optimal_fraction_backend" in r:
+            b = r["qaoa_backend"]
+            print(f"  on {b['backend']['name']}: {r['qaoa_optimal_fraction_backend']:.4f} of {b['qubos_sampled']} "
+                  f"sampled QUBOs (exact simulation {r['qaoa_optimal_fraction_exact_sample']:.4f}) [{b['kind']}]")
         print(f"  {r['seconds']:.1f} s")
 
     emit(result, as_json, human)

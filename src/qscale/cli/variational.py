@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli.common import DeviceOpt, JsonOpt, emit, guarded, parse_floats, seed_option
+from qscale.cli.common import BackendOpt, DeviceOpt, JsonOpt, emit, guarded, parse_floats, seed_option
 from qscale.errors import QscaleUserError
 
 _Seed = Annotated[int, seed_option("Seed for starting points, sampling and data.")]
@@ -31,6 +31,7 @@ def vqe_cmd(
     seed: _Seed = 1,
     device: DeviceOpt = "auto",
     dtype: Annotated[str, typer.Option(help="complex128 or complex64.")] = "complex128",
+    backend: BackendOpt = "exact",
     as_json: JsonOpt = False,
 ) -> None:
     """VQE on a Hamiltonian, beside its exact ground energy (sparse diagonalisation)."""
@@ -43,7 +44,7 @@ def vqe_cmd(
         raise QscaleUserError(f"unknown optimizer {optimizer!r}: use {', '.join(OPTIMIZERS)}")
     ham = load_hamiltonian(hamiltonian, seed=seed)
     result = run_vqe(ham, ansatz=ansatz, depth=depth, optimizer=optimizer, shots=shots, restarts=restarts,
-                     max_iter=max_iter, lr=lr, seed=seed, device=device, dtype=dtype)
+                     max_iter=max_iter, lr=lr, seed=seed, device=device, dtype=dtype, backend=backend)
     # the issue's contract names the eigenvalue `energy`, the key emit() would give the ledger: file it beside
     ledger = current_ledger()
     if ledger is not None:
@@ -83,6 +84,7 @@ def born_cmd(
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Fit the classical baselines.")] = True,
     seed: _Seed = 1,
     device: DeviceOpt = "auto",
+    backend: BackendOpt = "exact",
     as_json: JsonOpt = False,
 ) -> None:
     """Quantum circuit Born machine on a data set, beside classical models with the same parameter budget."""
@@ -93,7 +95,7 @@ def born_cmd(
     ds = load_dataset(dataset, seed=seed, train_samples=train_samples, heldout_samples=heldout_samples, qubits=qubits)
     result, _, _ = run_born(ds, depth=depth, steps=steps, restarts=restarts, lr=lr, loss=loss, bandwidths=bw,
                             kernel=kernel, gradient=gradient, shots=shots, samples=samples, seed=seed, device=device,
-                            baselines=baselines)
+                            baselines=baselines, backend=backend)
 
     def row(name: str, r: dict, kind: str) -> str:
         valid = "-" if r["valid_fraction"] is None else f"{r['valid_fraction']:.3f}"

@@ -5,20 +5,20 @@ Model (Beverland et al., arXiv 2211.07629; Azure docs; constants and sources in 
   + 3·CCZ + rotation_depth·(T states per rotation), each rotation costing ceil(0.53·log2(N_rot/eps_syn) + 5.3)
   T states; the error budget is split evenly between logical errors, T distillation and rotation synthesis;
 - code distance: the smallest odd d with a·(p/p*)^((d+1)/2) <= the required error per logical qubit per cycle;
-- T factories: qscale's simplified search over 1-3 rounds of one unit (15-to-1 RM prep), each round physical
-  (first only) or logical at some odd distance, keeping the design with the least qubit-seconds per T state.
-  Azure searches more unit types, so its factories can be smaller or faster; qscale's are an upper bound
-  of that model.
+- T factories (ft_factory.py): the estimator's two 15-to-1 units over 1-3 rounds; the run keeps the factory
+  of least qubit-time per T state that fits in it, stretches the run to a factory's length when none fits,
+  and raises the distance when stretching would break the error budget; copies = ceil(T states / (whole
+  factory runs within the runtime x states per run)). Agrees with qsharp's estimator (benchmarks/ft_vs_qsharp.py).
 Energy = the modality's power model (qpu.py) at the total physical qubit count × the runtime.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
 from qscale.energy.data import QecScheme, QubitModel, ft_table, modality, qec_scheme, qubit_model
+from qscale.energy.ft_factory import Factory, Level, Round, candidates, pick
 from qscale.energy.inputs import assumed
 from qscale.energy.qpu import SCENARIOS, power_w
 from qscale.errors import QscaleUserError
@@ -72,64 +72,34 @@ def qubits_per_logical(scheme: QecScheme, d: int) -> int:
     return 4 * d * d + 8 * (d - 1) if scheme.key == "floquet_code" else 2 * d * d
 
 
-def _round_options(max_d: int) -> list[int]:
-    """Distances a distillation round may use: 1 = physical qubits, then odd code distances."""
-    return [1, *range(3, max_d + 1, 2)]
+def _ns(seconds: float) -> int:
+    return round(seconds * 1e9)
 
 
-def design_factory(qm: QubitModel, scheme: QecScheme, target: float, max_d: int) -> dict[str, Any]:
-    """The 15-to-1 factory with the fewest qubit-seconds per T state that reaches `target` T error."""
-    unit = ft_table("distillation")
-    p, a, ps = qm.clifford_error_rate, scheme.crossing_prefactor, scheme.threshold
-    best: dict[str, Any] | None = None
-    for n_rounds in (1, 2, 3):
-        for combo in itertools.combinations_with_replacement(_round_options(max_d), n_rounds):
-            if 1 in combo[1:]:
-                continue  # only the first round may run on bare physical qubits
-            z, rounds = qm.t_gate_error_rate, []
-            for d in combo:
-                c = p if d == 1 else logical_error(p, d, a, ps)
-                fail = 15 * z + 356 * c
-                if fail >= 1:
-                    break
-                z = 35 * z**3 + 7.1 * c
-                rounds.append({"code_distance": d, "failure_probability": fail, "output_error": z})
-            if len(rounds) != n_rounds or z > target:
-                continue
-            units = 1
-            for r in reversed(rounds):
-                r["units"] = units
-                units = math.ceil(unit["inputs"] * units / (1 - r["failure_probability"]))
-            for r in rounds:
-                d = r["code_distance"]
-                if d == 1:
-                    r["physical_qubits"] = r["units"] * unit["physical_qubits"]
-                    r["seconds"] = unit["physical_cycles"] * cycle_time_s(scheme, qm, 1)
-                else:
-                    r["physical_qubits"] = r["units"] * unit["logical_qubits"] * qubits_per_logical(scheme, d)
-                    r["seconds"] = unit["logical_cycles"] * cycle_time_s(scheme, qm, d)
-            qubits = max(r["physical_qubits"] for r in rounds)
-            seconds = sum(r["seconds"] for r in rounds)
-            outputs = 1 - rounds[-1]["failure_probability"]
-            cost = qubits * seconds / outputs
-            if best is None or cost < best["qubit_seconds_per_t_state"]:
-                best = {
-                    "unit": unit["name"],
-                    "rounds": rounds,
-                    "physical_qubits": qubits,
-                    "seconds": seconds,
-                    "t_states_per_run": outputs,
-                    "input_t_states_per_run": rounds[0]["units"] * unit["inputs"],
-                    "output_error": z,
-                    "qubit_seconds_per_t_state": cost,
-                    "source": unit["source"],
-                }
-    if best is None:
-        raise QscaleUserError(
-            f"no 1-3 round 15-to-1 factory reaches a T-state error of {target:.2e} with {qm.key}; "
-            "raise --error-budget or use a better qubit model"
-        )
-    return best
+def level(qm: QubitModel, scheme: QecScheme, d: int) -> Level:
+    """What a distillation round at distance d runs on; d = 1 is bare physical qubits (one measurement a cycle)."""
+    if d == 1:
+        return Level(1, 1, _ns(qm.one_qubit_measurement_time_s), qm.clifford_error_rate)
+    err = logical_error(qm.clifford_error_rate, d, scheme.crossing_prefactor, scheme.threshold)
+    return Level(d, qubits_per_logical(scheme, d), _ns(cycle_time_s(scheme, qm, d)), err)
+
+
+def factory_candidates(qm: QubitModel, scheme: QecScheme, target: float, max_d: int) -> list[Factory]:
+    """Factories reaching a T-state error of `target` with rounds at distances up to max_d (ft_factory.py).
+
+    Where the physical T gates are already good enough, the estimator's trivial factory: one patch at max_d
+    that hands out one T state per logical cycle.
+    """
+    if target > qm.t_gate_error_rate:
+        lv = level(qm, scheme, max_d)
+        trivial = Round("trivial 1-to-1", max_d, 1, lv.qubits_per_unit_qubit, lv.cycle_ns, 0.0, qm.t_gate_error_rate)
+        return [Factory((trivial,), trivial.physical_qubits, trivial.duration_ns, 1, 1, qm.t_gate_error_rate)]
+    return candidates(lambda d: level(qm, scheme, d), qm.t_gate_error_rate, target, max_d)
+
+
+def _factory_source() -> str:
+    units_src = "; ".join(u["source"] for u in ft_table("distillation_units").values())
+    return f"{ft_table('distillation')['source']}; {units_src}"
 
 
 def _budget(eps: float, has_t: bool, has_rot: bool) -> dict[str, float]:
@@ -140,10 +110,52 @@ def _budget(eps: float, has_t: bool, has_rot: bool) -> dict[str, float]:
     return {"logical": eps, "t_states": 0.0, "rotations": 0.0}
 
 
+def _choose(
+    qm: QubitModel,
+    scheme: QecScheme,
+    q_layout: int,
+    depth: int,
+    t_states: int,
+    budget: dict[str, float],
+    target_per_cycle: float | None,
+) -> tuple[int, int, Factory | None, int, float]:
+    """(code distance, cycles, factory, factory copies, required error per cycle), as the Azure estimator picks.
+
+    Start at the algorithm's depth; take the least qubit-time factory that fits inside the run; else the least
+    one that fits if the run is stretched to the factory's length without breaking this distance's error
+    budget; else give up this distance (next cycles = what it allows + 1, which raises the distance).
+    """
+    p, a, ps = qm.clifford_error_rate, scheme.crossing_prefactor, scheme.threshold
+    cycles = depth
+    while True:
+        required = target_per_cycle if target_per_cycle is not None else budget["logical"] / (q_layout * cycles)
+        d = code_distance(p, required, a, ps)
+        if t_states == 0:
+            return d, cycles, None, 0, required
+        tau = _ns(cycle_time_s(scheme, qm, d))
+        found = factory_candidates(qm, scheme, budget["t_states"] / t_states, d)
+        max_cycles: float = math.inf  # a fixed per-cycle target fixes d: the run may stretch without limit
+        if target_per_cycle is None:
+            max_cycles = math.floor(budget["logical"] / (q_layout * logical_error(p, d, a, ps)))
+        f = pick(found, cycles * tau)
+        if f is None:
+            f = min((g for g in found if -(-g.duration_ns // tau) <= max_cycles), key=lambda g: g.normalized_volume,
+                    default=None)  # fmt: skip
+            if f is not None:
+                cycles = -(-f.duration_ns // tau)
+        if f is not None:
+            per_copy = (tau * cycles // f.duration_ns) * f.t_states_per_run  # whole factory runs in the run
+            copies = -(-t_states // per_copy)
+            return d, cycles, f, copies, required
+        if not math.isfinite(max_cycles):
+            raise QscaleUserError(f"no T factory reaches a T-state error of {budget['t_states'] / t_states:.2e}")
+        cycles = max_cycles + 1
+
+
 def estimate_ft(
     *,
     logical_qubits: float,
-    qubit_model_name: str = "qubit_gate_ns_e3",
+    qubit_model_name: str | QubitModel = "qubit_gate_ns_e3",
     qec: str = "surface_code",
     t_count: float = 0,
     rotation_count: float = 0,
@@ -155,8 +167,12 @@ def estimate_ft(
     target_per_cycle: float | None = None,
     modality_name: str | None = None,
 ) -> dict[str, Any]:
-    """Physical qubits, code distance, runtime and energy of an algorithm of the given logical size."""
-    qm = qubit_model(qubit_model_name)
+    """Physical qubits, code distance, runtime and energy of an algorithm of the given logical size.
+
+    `qubit_model_name` is a named model from data/ft.toml or a QubitModel itself (the outlook passes a copy with a
+    sampled error rate), so that every fault-tolerant figure in qscale comes from this one function.
+    """
+    qm = qubit_model_name if isinstance(qubit_model_name, QubitModel) else qubit_model(qubit_model_name)
     scheme = scheme_for(qm, qec)
     q_alg = check_count(logical_qubits, "--logical-qubits")
     n_t, n_rot = check_count(t_count, "--t-count", 0), check_count(rotation_count, "--rotation-count", 0)
@@ -180,23 +196,13 @@ def estimate_ft(
     q_layout = 2 * q_alg + math.ceil(math.sqrt(8 * q_alg)) + 1
 
     p, a, ps = qm.clifford_error_rate, scheme.crossing_prefactor, scheme.threshold
-    cycles, factory = depth, None
-    for _ in range(8):  # the factory may stretch the run, which tightens the per-cycle error target
-        required = target_per_cycle if target_per_cycle is not None else budget["logical"] / (q_layout * cycles)
-        d = code_distance(p, required, a, ps)
-        tau = cycle_time_s(scheme, qm, d)
-        if t_states == 0:
-            break
-        factory = design_factory(qm, scheme, budget["t_states"] / t_states, max(d, 3))
-        stretched = max(depth, math.ceil(factory["seconds"] / tau))
-        if stretched == cycles:
-            break
-        cycles = stretched
-    runtime = cycles * tau
-    n_factories = math.ceil(t_states * factory["seconds"] / (factory["t_states_per_run"] * runtime)) if factory else 0
+    d, cycles, fac, n_factories, required = _choose(qm, scheme, q_layout, depth, t_states, budget, target_per_cycle)
+    tau = cycle_time_s(scheme, qm, d)
+    runtime = cycles * _ns(tau) * 1e-9
+    factory = fac.as_dict(_factory_source()) if fac else None
     per_logical = qubits_per_logical(scheme, d)
     algo_qubits = q_layout * per_logical
-    factory_qubits = n_factories * factory["physical_qubits"] if factory else 0
+    factory_qubits = n_factories * fac.physical_qubits if fac else 0
     physical = algo_qubits + factory_qubits
 
     mod = modality(modality_name or qm.modality)
@@ -206,7 +212,7 @@ def estimate_ft(
         energy[sc] = {"power_w": pw["total_w"], "modules": pw["modules"], "energy_j": pw["total_w"] * runtime}
     return {
         "kind": "projected",
-        "model": "Azure Quantum Resource Estimator model (Beverland et al. 2022) with qscale's simplified T factory",
+        "model": "Azure Quantum Resource Estimator model (Beverland et al. 2022), its T-factory search",
         "qubit_model": qm.model_dump() | {"kind": "assumed"},
         "qec_scheme": scheme.model_dump() | {"kind": "assumed"},
         "code_distance": d,

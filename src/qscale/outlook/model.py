@@ -125,9 +125,10 @@ NOTES = [
     "independently and uniformly (or log-uniformly); percentiles are over samples, not confidence intervals.",
     "Campus supply is a screening model (cheapest firm option, grid up to its share), not the `qscale site` "
     "optimum; carbon is operational only.",
-    "QPU energy: qscale.energy.qpu's power and time model (no classical host, dedicated machine) with NISQ "
-    "error-mitigation overhead or a fault-tolerant run in the Azure estimator's model at the sampled error rate; "
-    "QPU percentiles are over the samples where some QPU path is feasible.",
+    "QPU energy: qscale.energy.qpu's power model times the offload planner's device time (qscale.coproc.pricing: "
+    "shots, jobs, lanes and round trips on today's device of the modality; no classical host, dedicated machine) "
+    "with NISQ error-mitigation overhead or a fault-tolerant run in the Azure estimator's model at the sampled "
+    "error rate; QPU percentiles are over the samples where some QPU path is feasible.",
     "Classical energy: device energy of the task's counted FLOPs and memory traffic at the year's sampled "
     "accelerator efficiency; facility overhead (PUE) is left out on both sides.",
     "A task 'saves energy' in a sample when a feasible QPU run uses less energy than the classical baseline; "

@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 
 from qscale.energy.data import modality
-from qscale.energy.qpu import SCENARIOS, job_seconds, power_w
+from qscale.energy.qpu import SCENARIOS, power_w
 from qscale.outlook.sampling import Draws, compound
 
 
@@ -60,13 +60,9 @@ def power_per_system(modality_name: str, qubits: np.ndarray, u: np.ndarray) -> n
     return on_range(nodes, u)
 
 
-@cache
-def time_nodes(modality_name: str, two_qubit_depth: float, circuits: float, iterations: float):
-    """(seconds per shot, overhead seconds of the whole job) at low / typical / high (qpu.py's model)."""
-    mod = modality(modality_name)
-    shot, overhead = [], []
-    for sc in SCENARIOS:
-        t = job_seconds(mod, two_qubit_depth, 1, circuits, iterations, sc)  # type: ignore[arg-type]
-        shot.append(t["shot_seconds"])
-        overhead.append(t["overhead_seconds"])
-    return tuple(shot), tuple(overhead)
+def time_nodes(modality_name: str, two_qubit_depth: float, circuits: float, iterations: float, shots: float):
+    """(seconds per shot, overhead seconds of the whole job) at low / typical / high: the offload planner's
+    pricing (qscale.coproc.pricing) on today's device of the modality, so the outlook and `qscale offload` agree."""
+    from qscale.coproc.pricing import time_nodes as priced
+
+    return priced(modality_name, float(two_qubit_depth), float(circuits), float(iterations), float(shots))

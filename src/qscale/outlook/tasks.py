@@ -2,7 +2,8 @@
 
 Classical: the task's FLOPs and memory traffic at the year's accelerator efficiency (the slower of the two
 sets the time, as in a roofline), i.e. device time x power. QPU: the cheaper feasible of
-- NISQ: qpu.py's time and power model, shots multiplied by the error-mitigation sampling overhead
+- NISQ: the offload planner's device time (qscale.coproc.pricing on today's device of the modality: shot time,
+  jobs, lanes, round trips) and qpu.py's power model, shots multiplied by the error-mitigation sampling overhead
   gamma^2 = exp(4 p G) for G two-qubit gates of error p (probabilistic error cancellation, gamma ~ exp(2 p G):
   Temme, Bravyi & Gambetta, PRL 119, 180509, 2017; van den Berg et al., Nat. Phys. 19, 1116, 2023), allowed
   while the overhead stays under the sampled limit and the circuit fits the machine;
@@ -36,7 +37,9 @@ def nisq_energy_j(task: Task, modality: str, d: Draws, p2: np.ndarray, qubits: n
     ok = (qubits >= task.qubits) & (log_overhead <= np.log(d["max_mitigation_overhead"]))
     u = d["qpu_scenario"]
     power = roadmap.on_range(roadmap.power_nodes(modality, task.qubits), u)
-    shot_nodes, overhead_nodes = roadmap.time_nodes(modality, task.two_qubit_depth, task.circuits, task.iterations)
+    shot_nodes, overhead_nodes = roadmap.time_nodes(
+        modality, task.two_qubit_depth, task.circuits, task.iterations, task.shots
+    )
     shots = task.runs * np.exp(np.where(ok, log_overhead, 0.0))
     seconds = shots * roadmap.on_range(shot_nodes, u) + roadmap.on_range(overhead_nodes, u)
     return np.where(ok, power * seconds, np.nan)
@@ -46,7 +49,7 @@ def ft_energy_j(task: Task, modality: str, d: Draws, p2: np.ndarray, qubits: np.
     """Energy of the fault-tolerant run per sample; NaN before the FT year or where the machine is too small."""
     out = np.full(len(p2), np.nan)
     u = d["qpu_scenario"]
-    _, overhead_nodes = roadmap.time_nodes(modality, task.two_qubit_depth, task.circuits, task.iterations)
+    _, overhead_nodes = roadmap.time_nodes(modality, task.two_qubit_depth, task.circuits, task.iterations, task.shots)
     overhead_s = roadmap.on_range(overhead_nodes, u)
     for i in np.flatnonzero(year >= d["ft_year"]):
         run = ft_run(task.qubits, task.t_count, task.rotations, task.rotation_depth, task.measurements, float(p2[i]))

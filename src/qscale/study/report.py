@@ -68,6 +68,14 @@ def _value(v: object) -> str:
     return dumps(v, indent=None) if isinstance(v, dict | list) else str(v)
 
 
+def _verdicts(stages: list[StageOutput]) -> str:
+    """The opening table: one row per claim the study tests (qscale.study.verdicts)."""
+    from qscale.study.verdicts import HEADERS, verdict_rows
+
+    rows = verdict_rows({s.name: s.summary for s in stages})
+    return '<section id="verdicts">' + _table("Verdicts at a glance", HEADERS, rows) + "</section>"
+
+
 def render_report(title: str, header: dict, stages: list[StageOutput], config_toml: str) -> str:
     rows = [(html.escape(str(k)), html.escape(_value(v))) for k, v in header.items()]
     meta = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
@@ -80,6 +88,7 @@ def render_report(title: str, header: dict, stages: list[StageOutput], config_to
 <link rel="icon" href="data:,"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head>
 <body><h1>{html.escape(title)}</h1>
+{_verdicts(stages)}
 <p>Figure kinds: <b>measured</b> (clocks/counters in this run), <b>simulated</b> (classical simulation of a
 quantum circuit), <b>projected</b> (a model of hardware not run on), <b>assumed</b> (an input, with its source).
 No simulated quantum time is a quantum speedup.</p>

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from qscale.study import generative_stage, outlook_stage, qaoa_stage, qpca_stage, quantization_stage, site_stage
+from qscale.study import (
+    coprocessor_stage,
+    generative_stage,
+    outlook_stage,
+    qaoa_stage,
+    qpca_stage,
+    quantization_stage,
+    site_stage,
+)
 from qscale.study.registry import Stage
 
 STAGES: tuple[Stage, ...] = tuple(
-    m.STAGE for m in (qaoa_stage, quantization_stage, qpca_stage, generative_stage, site_stage, outlook_stage)
+    m.STAGE for m in (qaoa_stage, quantization_stage, qpca_stage, generative_stage, site_stage, outlook_stage, coprocessor_stage)
 )

@@ -49,6 +49,7 @@ class BornMachine:
     init_range: float = np.pi
     seed: int = 1
     device: str = "cpu"
+    backend: str = "exact"  # with shots, where the sampled circuits run (qscale.primitives.backends)
 
     def _validate(self) -> None:
         check_int(self.n_qubits, "the Born machine's n_qubits", min=1, max=MAX_BITS)
@@ -68,6 +69,9 @@ class BornMachine:
                 raise QscaleUserError("training from shots needs --gradient parameter-shift (autograd needs the state)")
             if self.loss != "mmd":
                 raise QscaleUserError("the KL loss needs exact probabilities; use --loss mmd with --shots")
+        if self.backend != "exact" and self.shots is None:
+            raise QscaleUserError(f"--backend {self.backend} reports samples: train with --shots N "
+                                  "--gradient parameter-shift --loss mmd")
 
     # -- model --------------------------------------------------------------------------------
     def _exact_probs(self, circuit, params: np.ndarray) -> np.ndarray:
@@ -75,6 +79,10 @@ class BornMachine:
             return probabilities(simulate(circuit, np.atleast_2d(params), device=self.device_)).cpu().numpy()
 
     def _sampled_probs(self, circuit, params: np.ndarray) -> np.ndarray:
+        if self.runner_ is not None:  # on a named backend (see qscale.algorithms.circuit_backend)
+            idx = self.runner_.sample(circuit, np.atleast_2d(params), self.shots)
+            self.circuit_runs_ += idx.shape[0]
+            return np.stack([histogram(row, self.n_qubits) for row in idx])
         psi = simulate(circuit, np.atleast_2d(params), device=self.device_)
         self.circuit_runs_ += psi.shape[0]
         return np.stack([histogram(row, self.n_qubits) for row in sample(psi, self.shots, self.rng_)])
@@ -158,6 +166,12 @@ class BornMachine:
         self.n_parameters_ = self.circuit_.n_parameters
         self.expanded_ = expand(self.circuit_) if self.gradient == "parameter-shift" else None
         self.circuit_runs_ = 0
+        self.runner_ = None
+        if self.backend != "exact":
+            from qscale.algorithms.circuit_backend import CircuitSampler
+
+            self.runner_ = CircuitSampler(self.backend, self.seed)
+            self.runner_.check_width(self.n_qubits)
         r = self.init_range
         starts = [self.rng_.uniform(-r, r, self.n_parameters_) for _ in range(self.restarts)]
         with few_threads(self.n_qubits):

@@ -62,13 +62,17 @@ def run_born(
     seed: int = 1,
     device: str = "auto",
     baselines: bool = True,
+    backend: str = "exact",
 ) -> tuple[dict, BornMachine, dict]:
-    """Fit the QCBM (and baselines); returns the `qscale born` JSON dict, the model and the baselines."""
+    """Fit the QCBM (and baselines); returns the `qscale born` JSON dict, the model and the baselines.
+
+    backend: with shots, where training's sampled circuits and the final draws run (qscale.primitives.backends).
+    """
     check_int(samples, "--samples", min=1)
     check_int(shots, "--shots", min=0)
     bm = BornMachine(ds.n_bits, depth=depth, steps=steps, restarts=restarts, lr=lr, loss=loss,
                      bandwidths=tuple(bandwidths), kernel=kernel, gradient=gradient, shots=shots or None,
-                     seed=seed, device=device).fit(ds.train)
+                     seed=seed, device=device, backend=backend).fit(ds.train)
     p = bm.probabilities()
     drawn = bm.sample(samples, np.random.default_rng(seed + 1))
     target_entropy = float(-np.sum(ds.target[ds.target > 0] * np.log(ds.target[ds.target > 0])))
@@ -102,6 +106,10 @@ def run_born(
         result["circuit_runs"] = (1 + bm.expanded_.shifted_rows) * steps * restarts + restarts
         if shots:
             result["total_shots"] = result["circuit_runs"] * shots
+    if backend != "exact":
+        from qscale.algorithms.born_backend import backend_scores
+
+        result |= backend_scores(bm, ds, samples, p)
     fitted: dict = {}
     if baselines:
         fitted = fit_baselines(ds, bm.n_parameters_, seed)

@@ -262,8 +262,12 @@ def run_qaoa(
     device: str = "auto",
     dtype: str = "complex128",
     baselines: bool = True,
+    backend: str = "exact",
 ) -> dict:
-    """Run QAOA at depth p and return the result dict of the `qscale qaoa` JSON contract."""
+    """Run QAOA at depth p and return the result dict of the `qscale qaoa` JSON contract.
+
+    backend: `exact` (qscale's engine) or a name of qscale.primitives.backends, which then runs the final circuit.
+    """
     if not 1 <= p <= MAX_P:
         raise QscaleUserError(f"--p must be between 1 and {MAX_P}, got {p}")
     if shots < 1:
@@ -271,6 +275,11 @@ def run_qaoa(
     if restarts < 1:
         raise QscaleUserError(f"--restarts must be positive, got {restarts}")
     n = problem.n_variables
+    on_backend = None
+    if backend != "exact":  # resolve it and check the device is wide enough before simulating anything
+        from qscale.algorithms.qaoa_backend import QaoaOnBackend
+
+        on_backend = QaoaOnBackend(backend, n, shots, seed)
     torch_device = resolve_device(device)
     check_memory(
         n,
@@ -355,4 +364,6 @@ def run_qaoa(
     result["projected_qpu"] = project_qpu(resources)
     if baselines:
         result["classical_baselines"] = classical_baselines(problem, diag, seed)
+    if on_backend is not None:
+        on_backend.apply(result, problem.bqm, diag, g, b)
     return result

@@ -48,10 +48,16 @@ def qpca_on(
     tang_samples: int = DEFAULT_TANG_SAMPLES,
     device: str = "cpu",
     baselines: bool = True,
+    backend: str = "exact",
 ) -> dict[str, Any]:
-    """qPCA and (optionally) the baselines on a loaded `data.Dataset`."""
+    """qPCA and (optionally) the baselines on a loaded `data.Dataset`.
+
+    backend: also run one DME step of the circuit method on it (qpca backend module; circuit method only).
+    """
     t0 = time.perf_counter()
     check_k(k, dataset.fit.shape[1])
+    if backend != "exact" and method == "model":
+        raise QscaleUserError("--backend runs the circuit method's DME step: use --method circuit (or auto)")
     est = QuantumPCA(k, bits=bits, copies=copies, shots=shots, method=method, seed=seed, device=device).fit(dataset.fit)
     prep = est.prepared_
     exact = exact_pca(prep.centred, k)
@@ -82,6 +88,14 @@ def qpca_on(
         "simulation_seconds": est.seconds_,
         "resources": est.resources_,
     }
+    if backend != "exact":
+        from qscale.algorithms.qpca_backend import dme_step_on_backend
+
+        if est.method_ != "circuit":
+            raise QscaleUserError(f"--backend runs the circuit method's DME step, but this data needs the model method "
+                                  f"({prep.qubits} system qubits)")
+        result["backend"] = dme_step_on_backend(backend, prep.qubits, est.schedule_.dt, est.schedule_.copies,
+                                                shots, seed)
     if est.n_components_found_ < k:
         result["warning"] = (
             f"only {est.n_components_found_} distinct eigenvectors were resolved with {bits} bits and {shots} shots; "
@@ -118,6 +132,10 @@ def check_options(k: int, bits: int, copies: int | None, shots: int, method: str
 
 def run_qpca(data: str, k: int, **kwargs: Any) -> dict[str, Any]:
     """Load --data and run `qpca_on`; `seconds` includes loading (and, the first time, embedding) the data."""
+    if kwargs.get("backend", "exact") != "exact":  # a bad name fails before the data loads
+        from qscale.primitives.backends import check_backend_name
+
+        check_backend_name(kwargs["backend"])
     check_options(
         k,
         kwargs.get("bits", DEFAULT_BITS),

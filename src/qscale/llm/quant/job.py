@@ -53,6 +53,8 @@ def _factory(method: str, opts: dict[str, Any]) -> Callable[[], LayerQuantizer]:
         elif opts["solver"] == "sa":
             solver_opts = {"seed": opts["seed"]}
         solver = make_solver(opts["solver"], **solver_opts)
+        if opts.get("recorder") is not None:  # --backend: the exact path's QUBOs, sampled for the backend run
+            solver.recorder = opts["recorder"]
         kwargs = common | {
             "act_order": opts["act_order"], "percdamp": opts["percdamp"], "block": opts["block"],
             "vars_per_weight": opts["vars_per_weight"], "solver": solver, "refine": opts["refine"],
@@ -68,8 +70,12 @@ def run_quantize(
     eval_windows: int | None = None, qaoa_p: int = 2, shots: int = 256, seed: int = 0, save: Path | None = None,
     device: str = "auto", percdamp: float = 0.01, batch_size: int = 8, refine: int | None = None,
     on_stage: Callable[[str], None] | None = None, on_layer: Callable[[str, int, int], None] | None = None,
+    backend: str = "exact", backend_qubos: int = 32,
 ) -> dict[str, Any]:
-    """Quantize `model`'s block linear layers and return the result dict of the `qscale quantize` JSON."""
+    """Quantize `model`'s block linear layers and return the result dict of the `qscale quantize` JSON.
+
+    backend: with --solver qaoa, also run a sample of `backend_qubos` block QUBOs there (llm.quant.qaoa_backend).
+    """
     t_start = time.perf_counter()
     say = on_stage or (lambda _msg: None)
     check_bits(bits)
@@ -80,6 +86,11 @@ def run_quantize(
     if batch_size < 1:
         raise QscaleUserError(f"batch size must be positive, got {batch_size}")
     refine = resolve_refine(method, refine)
+    recorder = None
+    if backend != "exact":
+        from qscale.llm.quant.qaoa_backend import check_backend_options
+
+        recorder = check_backend_options(backend, method, solver, block * vars_per_weight, backend_qubos, shots, seed)
     opts = dict(locals())
     make = _factory(method, opts)
     check_model_name(model)
@@ -170,6 +181,13 @@ def run_quantize(
     if method == "qubo" and solver == "qaoa":
         out |= _qaoa_summary(results, make(), qaoa_p, shots)
         out["kinds"] |= {"qaoa_optimal_fraction": "simulated", "quantum_resources": "projected"}
+    if recorder is not None:
+        from qscale.llm.quant.qaoa_backend import audit
+
+        say(f"running {len(recorder.items)} of {recorder.seen} block QUBOs on {backend}")
+        out |= audit(recorder, backend, make().solver.angles, shots, seed)
+        out["kinds"] |= {"qaoa_optimal_fraction_backend": "simulated (noisy)" if out["qaoa_backend"]["backend"]["noisy"]
+                         else "simulated"}
     if save is not None:
         from qscale.llm.quant.save import save_quantized
 

@@ -169,6 +169,7 @@ class QaoaSolver:
         self.dtype = torch.float64 if complex128 else torch.float32
         self._gen: torch.Generator | None = None
         self._random_gen: torch.Generator | None = None
+        self.recorder: Any = None  # e.g. qaoa_backend.QuboSample: sees every solved row (backend audit)
 
     def _generators(self, device: torch.device) -> tuple[torch.Generator, torch.Generator]:
         if self._gen is None or self._random_gen is None:
@@ -204,6 +205,8 @@ class QaoaSolver:
             parts["optimal"].append(parts["energy"][-1] <= best + tol)
             parts["random"].append(is_opt.gather(1, guesses).any(dim=1))
             parts["p_opt"].append((probs * is_opt).sum(dim=1))
+            if self.recorder is not None:
+                self.recorder.add(problem, r, parts["optimal"][-1], parts["random"][-1], parts["p_opt"][-1])
         cat = {k: torch.cat(v) for k, v in parts.items()}
         bits = assignments(n, device)[cat["idx"]]
         extra = {"random_optimal": cat["random"], "p_optimal": cat["p_opt"]}

@@ -1,0 +1,60 @@
+"""The report's opening table: one row per claim, built from the stages' summaries; missing stages say "not run"."""
+
+from __future__ import annotations
+
+import re
+
+from qscale.study.report import render_report
+from qscale.study.stage import StageOutput
+from qscale.study.verdicts import CLAIMS, HEADERS, verdict_rows
+
+PLAN = {
+    "task": "quantize",
+    "offload": [],
+    "rows": [
+        {"platform": "cpu", "era": "today", "scope": "model", "fits": True, "wall_s": 10.0, "energy_j": 100.0,
+         "decision": "baseline"},
+        {"platform": "heron", "era": "today", "scope": "model", "fits": True, "wall_s": 1e4, "energy_j": 1e8,
+         "decision": "keep classical"},
+        {"platform": "ft_2030s", "era": "2030s", "scope": "model", "fits": False, "reason": "too big",
+         "decision": "not feasible"},
+    ],
+}  # fmt: skip
+QUANT = {
+    "methods": {
+        "gptq": {"perplexity": 70.0},
+        "qubo-exact": {"perplexity": 60.0},
+        "qubo-qaoa": {"perplexity": 65.0, "qaoa_optimal_fraction": 0.9},
+    }
+}
+
+
+def test_every_claim_has_a_row_and_missing_stages_say_not_run():
+    rows = verdict_rows({})
+    assert [r[0] for r in rows] == [c for c, _ in CLAIMS]
+    assert all(len(r) == len(HEADERS) for r in rows)
+    assert all(r[1] == "not run" for r in rows)
+
+
+def test_quantization_claim_compares_with_the_best_classical_method_and_the_priced_eras():
+    row = dict(zip(HEADERS, verdict_rows({"quantization": QUANT, "coprocessor": {"plans": [PLAN]}})[0], strict=True))
+    assert row["classical best (same data)"] == "qubo-exact: perplexity 60"
+    assert "above the best classical method (qubo-exact, 60)" in row["verdict"]
+    assert row["QPU today"].startswith("heron: 1e+04 s, 1e+08 J, keep classical")
+    assert row["QPU 2030s"] == "does not fit (too big)"
+    assert row["QPU 2040s"] == "not priced"
+    assert row["kind"] == "simulated (QAOA) + measured"
+
+
+def test_an_unexpected_summary_is_reported_not_raised():
+    rows = verdict_rows({"quantization": {"methods": {"x": {}}}})
+    assert rows[0][1].startswith("not reported")
+
+
+def test_report_opens_with_the_verdict_table():
+    stage = StageOutput("quantization", "Quantization", QUANT)
+    page = render_report("t", {"study": "t"}, [stage], "")
+    body = page.split("<body>", 1)[1]
+    first_table = re.search(r"<table>.*?</table>", body, re.S).group(0)
+    assert "QAOA optimizes weights" in first_table and "SMES buffers swings" in first_table
+    assert body.index('id="verdicts"') < body.index("Figure kinds")
