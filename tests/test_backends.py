@@ -9,8 +9,8 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from scipy.stats import chi2_contingency
 
-from qscale.algorithms.qaoa.problems import maxcut_bqm
 from qscale.algorithms.qaoa.backend import QaoaOnBackend, qaoa_circuit
+from qscale.algorithms.qaoa.problems import maxcut_bqm
 from qscale.errors import QscaleUserError
 from qscale.primitives import available_backends, estimator_executor, resolve_backend
 from qscale.primitives.backends import check_backend_name
@@ -176,8 +176,8 @@ def test_fez_acceptance_run_agrees_with_aer_directly():
     from qiskit_aer import AerSimulator
     from qiskit_aer.noise import NoiseModel
 
-    from qscale.algorithms.qaoa.problems import make_problem
     from qscale.algorithms.qaoa.driver import fixed_angles, run_qaoa
+    from qscale.algorithms.qaoa.problems import make_problem
 
     problem = make_problem("maxcut", "regular:3", 12, 1)
     r = run_qaoa(problem, 1, mode="fixed", shots=4000, seed=1, device="cpu", baselines=False, backend="fake_fez")

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from qscale.algorithms.variational.ansatz import build_ansatz
-from qscale.algorithms.generative.born import BornMachine
-from qscale.algorithms.generative.experiment import run_born
 from qscale.algorithms.circuit_backend import CircuitSampler
+from qscale.algorithms.generative.born import BornMachine
 from qscale.algorithms.generative.data import load_dataset
+from qscale.algorithms.generative.experiment import run_born
+from qscale.algorithms.variational.ansatz import build_ansatz
+from qscale.algorithms.variational.backend import BackendEnergy
 from qscale.algorithms.variational.hamiltonians import load_hamiltonian
 from qscale.algorithms.variational.vqe import run_vqe
-from qscale.algorithms.variational.backend import BackendEnergy
 from qscale.errors import QscaleUserError
 from qscale.quantum.statevector import probabilities, simulate
 

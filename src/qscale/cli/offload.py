@@ -1,6 +1,7 @@
 """`qscale offload`: where should a task's quantum part run, priced in time, energy and quality.
 
-The domain logic is in qscale.coproc (planner.py). Options are checked before any probe runs, so bad input fails at once with exit 2.
+The domain logic is in qscale.coproc (planner.py). Options are checked before any probe runs, so bad input
+fails at once with exit 2.
 """
 
 from __future__ import annotations

@@ -281,8 +281,8 @@ BORN = {"data": "bas:3x3", "shots": 1000, "probe_steps": 2, "steps": 300, "resta
 
 
 def probe_born() -> list[Workload]:
-    from qscale.algorithms.generative.experiment import run_born
     from qscale.algorithms.generative.data import load_dataset
+    from qscale.algorithms.generative.experiment import run_born
     from qscale.coproc.intercept import routed
 
     ds = load_dataset(BORN["data"])

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from qscale.coproc.devices import ERAS, SCENARIOS
-from qscale.study.config import Strict, StudySection
 from qscale.figures import Figure, Table
+from qscale.study.config import Strict, StudySection
 from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 

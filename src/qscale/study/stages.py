@@ -14,5 +14,8 @@ from qscale.study import (
 from qscale.study.registry import Stage
 
 STAGES: tuple[Stage, ...] = tuple(
-    m.STAGE for m in (qaoa_stage, quantization_stage, qpca_stage, generative_stage, site_stage, outlook_stage, coprocessor_stage)
+    m.STAGE
+    for m in (
+        qaoa_stage, quantization_stage, qpca_stage, generative_stage, site_stage, outlook_stage, coprocessor_stage,
+    )
 )
