@@ -18,6 +18,7 @@ from qscale.energy.cli import energy_app
 from qscale.errors import QscaleUserError
 from qscale.grid.cli import site_cmd, stabilize_cmd
 from qscale.outlook.cli import outlook_cmd
+from qscale.sweep_cli import sweep_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 app.add_typer(energy_app, name="energy")
@@ -189,6 +190,7 @@ app.command("qpca")(guarded(qpca_cmd))  # quantum PCA beside classical baselines
 app.command("vqe")(guarded(vqe_cmd))  # VQE and Born machines
 app.command("born")(guarded(born_cmd))
 app.command("outlook")(guarded(outlook_cmd))  # 2030s/2040s scenarios, Monte Carlo
+app.command("sweep")(guarded(sweep_cmd))  # grids of studies on Ray
 
 
 def main() -> None:
