@@ -66,7 +66,7 @@ def test_values_are_typed_by_the_schema():
     assert coerce("qpca.data", "synthetic:16") == "synthetic:16"
     with pytest.raises(QscaleUserError, match=r"qaoa\.nodes=40"):
         coerce("qaoa.nodes", "40")
-    with pytest.raises(QscaleUserError, match="quantization.methods"):
+    with pytest.raises(QscaleUserError, match=r"quantization\.methods"):
         coerce("quantization.methods", "magic")
 
 

@@ -40,8 +40,9 @@ def check_samples_seed(samples: object, seed: object) -> None:
         raise QscaleUserError(f"--seed must be an integer >= 0, got {seed!r}")
 
 
-def chunks(samples: int, size: int = CHUNK_SAMPLES) -> list[tuple[int, int]]:
-    """(chunk index, futures in it) covering `samples` futures: full chunks, then the remainder."""
+def chunks(samples: int, size: int | None = None) -> list[tuple[int, int]]:
+    """(chunk index, futures in it) covering `samples` futures: full chunks of CHUNK_SAMPLES, then the remainder."""
+    size = size or CHUNK_SAMPLES
     return [(i, min(size, samples - start)) for i, start in enumerate(range(0, samples, size))]
 
 
