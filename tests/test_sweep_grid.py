@@ -171,3 +171,23 @@ def test_execute_cell_returns_a_study_run_or_the_error_with_its_log(tiny):
     assert "stage qaoa: done" in ok["log"]
     assert bad["status"] == "failed" and "unknown graph spec 'nonsense'" in bad["error"]
     assert "stage qaoa: start" in bad["log"] and "Traceback" in bad["traceback"]
+
+
+def test_cases_are_one_more_axis_of_override_sets(tmp_path):
+    path = tmp_path / "cases.toml"
+    path.write_text(
+        TINY
+        + '\n[sweep]\ngrid = {"qaoa.nodes" = [6, 8]}\n'
+        + '[[sweep.cases]]\n"qaoa.depths" = [1]\n'
+        + '[[sweep.cases]]\n"qaoa.depths" = [1, 2]\n"qaoa.restarts" = 2\n'
+    )
+    plan = build_plan(path, [], None, quick=False)
+    assert [c.overrides for c in plan.cells] == [
+        {"qaoa.nodes": 6, "qaoa.depths": [1]},
+        {"qaoa.nodes": 6, "qaoa.depths": [1, 2], "qaoa.restarts": 2},
+        {"qaoa.nodes": 8, "qaoa.depths": [1]},
+        {"qaoa.nodes": 8, "qaoa.depths": [1, 2], "qaoa.restarts": 2},
+    ]
+    assert plan.varying == ["qaoa.nodes", "qaoa.depths", "qaoa.restarts"]
+    with pytest.raises(QscaleUserError, match="both the grid and"):
+        build_plan(path, ["qaoa.restarts=3"], None, quick=False)

@@ -8,6 +8,10 @@ Keys are `section.field` of the study config (`qaoa.nodes`, `study.seed`). Value
 do not split values) or a single item, which becomes a one-item list (`quantization.methods=rtn,gptq` gives
 one cell with ["rtn"] and one with ["gptq"]); `none` clears an optional field.
 
+A config file may carry the sweep's definition in a [sweep] table: `grid = {"quantization.bits" = [3, 4]}`,
+`seeds = 3`, and `[[sweep.cases]]`, a list of override sets crossed with the grid as one more axis, for
+variants that are not a product (`{"quantization.methods" = ["qubo-exact"], "quantization.refine" = 0}`).
+
 With `--quick` the base config is shrunk first and the grid values are laid over it: a value the user
 wrote in `--grid` wins over the shrinking (`--quick --grid qaoa.nodes=12` runs 12 nodes).
 
@@ -43,12 +47,16 @@ class SweepSection(Strict):
 
     name: str | None = None
     grid: dict[str, Any] = Field(default_factory=dict)  # {"qaoa.nodes": [10, 12], ...}
+    cases: list[dict[str, Any]] = Field(default_factory=list)  # override sets, crossed with the grid
     seeds: int | None = Field(None, ge=1)
+
+
+CASES = "cases"
 
 
 @dataclass(frozen=True)
 class Axis:
-    key: str
+    key: str  # a config key, or CASES: then each value is a {key: value} set of overrides
     values: tuple[Any, ...]  # typed, JSON-compatible
 
 
@@ -74,8 +82,14 @@ class SweepPlan:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def keys(self) -> list[str]:
+        """Every config key some cell overrides, in first-seen order."""
+        return list(dict.fromkeys(k for c in self.cells for k in c.overrides))
+
+    @property
     def varying(self) -> list[str]:
-        return [a.key for a in self.axes if len(a.values) > 1]
+        """The keys whose value differs between cells."""
+        return [k for k in self.keys if len({json.dumps(c.overrides.get(k)) for c in self.cells}) > 1]
 
 
 def split_values(text: str) -> list[str]:
@@ -211,7 +225,7 @@ def build_plan(config_path: Path, grid: list[str], seeds: int | None, quick: boo
             raise QscaleUserError(f"give --seeds or a grid over {SEED_KEY}, not both")
         first = parse_config(data, str(config_path)).study.seed
         axes_raw[SEED_KEY] = list(range(first, first + seeds))
-    if not axes_raw:
+    if not axes_raw and not sweep.cases:
         raise QscaleUserError("empty grid: give at least one --grid KEY=V1,V2,... or --seeds N")
 
     axes = []
@@ -221,6 +235,12 @@ def build_plan(config_path: Path, grid: list[str], seeds: int | None, quick: boo
         typed = [coerce(key, v) for v in values]
         unique = [v for i, v in enumerate(typed) if v not in typed[:i]]
         axes.append(Axis(key, tuple(unique)))
+    if sweep.cases:
+        cases = [{k: coerce(k, v) for k, v in case.items()} for case in sweep.cases]
+        clash = sorted({k for case in cases for k in case} & set(axes_raw))
+        if clash:
+            raise QscaleUserError(f"{', '.join(clash)}: set by both the grid and [[sweep.cases]]; give it in one")
+        axes.append(Axis(CASES, tuple(cases)))
 
     base = parse_config(data, str(config_path))
     base = base.quick() if quick else base
@@ -229,7 +249,9 @@ def build_plan(config_path: Path, grid: list[str], seeds: int | None, quick: boo
     seen: set[str] = set()
     duplicates = 0
     for point in itertools.product(*(a.values for a in axes)):
-        overrides = {a.key: v for a, v in zip(axes, point, strict=True)}
+        overrides: dict[str, Any] = {}
+        for axis, value in zip(axes, point, strict=True):
+            overrides |= value if axis.key == CASES else {axis.key: value}
         cell_data = copy.deepcopy(base_data)
         for key, value in overrides.items():
             section, name = key.split(".", 1)

@@ -327,9 +327,9 @@ def render(plan: SweepPlan, info: dict[str, Any], records: list[dict]) -> str:
     head["failed"] = len(info["failed"])
     head["nodes"] = ", ".join(f"{n['ip']} ({n['node_id'][:8]}: {n['cells']} cells)" for n in info["nodes"]) or "-"
     meta = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(str(v))}</td></tr>" for k, v in head.items())
-    keys = [a.key for a in plan.axes]
+    keys = plan.keys
     rows = [
-        [r["id"], *[json.dumps(r["overrides"][k]) for k in keys], r["status"],
+        [r["id"], *[json.dumps(r["overrides"].get(k)) for k in keys], r["status"],
          "-" if r["seconds"] is None else f"{r['seconds']:.1f}", r["node_ip"] or "-", r["error"] or ""]
         for r in records
     ]  # fmt: skip
