@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import psutil
 import pytest
@@ -72,3 +77,32 @@ def test_a_failing_cell_is_recorded_and_the_others_finish(cli, tiny, tmp_path):
     assert len(done) == 1 and done[0] != bad["id"]
     rows = {row["cell_id"]: row for row in read_table(d["table"])}
     assert rows[bad["id"]]["cell_status"] == "failed" and rows[done[0]]["cell_status"] == "done"
+
+
+def test_sigterm_stops_the_local_ray_instance(tiny, tmp_path):
+    """A sweep killed mid-run (SIGTERM) takes its Ray processes with it and leaves no half-written cell."""
+    out = tmp_path / "sw"
+    cmd = [sys.executable, "-m", "qscale.cli", "sweep", str(tiny), "--grid", "qaoa.nodes=14,16", "--out", str(out)]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ | {"HF_HUB_OFFLINE": "1"}
+    )
+    try:
+        deadline = time.time() + 300
+        ray_children: set[int] = set()
+        while time.time() < deadline and proc.poll() is None:
+            kids = psutil.Process(proc.pid).children(recursive=True)
+            ray_children = {k.pid for k in kids if "raylet" in " ".join(k.cmdline())}
+            workers = [k for k in kids if "default_worker" in " ".join(k.cmdline())]
+            if ray_children and workers:  # Ray is up and a cell is being worked on
+                break
+            time.sleep(0.5)
+        assert ray_children, "Ray never started"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    time.sleep(2)
+    assert not (ray_children & _ray_processes())
+    assert not [p for p in (out / "cells").glob("*") if not (p / "results.json").is_file()]

@@ -149,28 +149,35 @@ def _stage(r: dict, name: str) -> dict | None:
 def _quantization_fig(records: list[dict]) -> Figure | None:
     import matplotlib.pyplot as plt
 
+    ran = [(r, q) for r in records if (q := _stage(r, "quantization"))]
+    if not ran:
+        return None
+    one_width = len({q["bits"] for _, q in ran}) == 1
+    methods = list(dict.fromkeys(m for _, q in ran for m in q["methods"]))
+
     def points(r: dict) -> list:
         q = _stage(r, "quantization")
         if not q:
             return []
         rest = _setting(r["overrides"], drop=("quantization.bits", "quantization.methods"))
+        if one_width:  # nothing to draw against bits: one point per method instead
+            return [(rest, m, v.get("perplexity")) for m, v in q["methods"].items()]
         return [(f"{m} {rest}".strip(), q["bits"], v.get("perplexity")) for m, v in q["methods"].items()]
 
     pooled = _pool(records, points)
-    if not pooled:
-        return None
     fig, ax = plt.subplots(figsize=(7, 4))
-    _draw(ax, pooled)
-    fp = [_stage(r, "quantization")["perplexity_fp"] for r in records if _stage(r, "quantization")]
-    ax.axhline(statistics.fmean(fp), color="grey", ls=":", label="unquantized")
-    ax.set_xlabel("bits per weight")
+    _draw(ax, pooled, fmt="o" if one_width else "o-", categorical=methods if one_width else None)
+    ax.axhline(statistics.fmean(q["perplexity_fp"] for _, q in ran), color="grey", ls=":", label="unquantized")
+    ax.set_xlabel(f"method ({ran[0][1]['bits']} bits per weight)" if one_width else "bits per weight")
     ax.set_ylabel("held-out perplexity")
-    ax.set_yscale("log")
+    values = [y for by_x in pooled.values() for ys in by_x.values() for y in ys]
+    if values and min(values) > 0 and max(values) / min(values) > 10:
+        ax.set_yscale("log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    models = sorted({_stage(r, "quantization")["model"] for r in records if _stage(r, "quantization")})
+    models = sorted({q["model"] for _, q in ran})
     return Figure(
-        "Perplexity vs bits, per method",
+        "Perplexity per method" if one_width else "Perplexity vs bits, per method",
         figure_png(fig),
         f"Measured on {', '.join(models)}; rtn and gptq are the classical baselines, qubo-qaoa's QAOA is "
         "simulated. Mean over seeds, error bars one standard deviation.",
