@@ -16,6 +16,7 @@ they start, find and stop Ray the same way:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -68,26 +69,29 @@ def check_address(address: str) -> str:
     return proc.stdout.strip().splitlines()[-1]
 
 
-class _Terminated(BaseException):
-    """SIGTERM turned into an exception so that the session's `finally` stops Ray."""
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM handled like Ctrl-C: Ray's blocking calls turn KeyboardInterrupt (only) into a clean unwind."""
+    raise KeyboardInterrupt
 
 
 @contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    def handler(signum: int, frame: Any) -> None:
-        raise _Terminated()
+def _sigterm_interrupts() -> Iterator[Callable[[], None]]:
+    """SIGTERM raises KeyboardInterrupt inside the block, so the session's `finally` stops Ray (the CLI exits 130).
 
+    Yields a function that installs the handler again: ray.init replaces it with one that exits at once.
+    """
+
+    def install() -> None:
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            signal.signal(signal.SIGTERM, _interrupt)
+
+    previous = signal.getsignal(signal.SIGTERM)
+    install()
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    except _Terminated:
-        raise KeyboardInterrupt from None  # the CLI reports it as an interruption (exit 130)
+        yield install
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -102,23 +106,24 @@ def ray_session(address: str | None = None, num_cpus: int | None = None, probe: 
     if ray.is_initialized():
         yield ray
         return
-    with _sigterm_unwinds():
-        if address is None:
-            ray.init(
-                address="local",
-                num_cpus=num_cpus or os.cpu_count(),
-                include_dashboard=False,
-                log_to_driver=False,
-                object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-                logging_level=logging.WARNING,
-            )
-        else:
-            target = check_address(address) if probe else address
-            ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
+    target = None if address is None else check_address(address) if probe else address
+    with _sigterm_interrupts() as reinstall:
         try:
+            if target is None:
+                ray.init(
+                    address="local",
+                    num_cpus=num_cpus or os.cpu_count(),
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                    logging_level=logging.WARNING,
+                )
+            else:
+                ray.init(address=target, log_to_driver=False, logging_level=logging.WARNING)
+            reinstall()
             yield ray
         finally:
-            ray.shutdown()
+            ray.shutdown()  # also after an interrupted ray.init; a no-op when Ray never started
 
 
 def ray_map(
