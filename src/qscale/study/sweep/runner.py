@@ -84,13 +84,14 @@ def execute_cell(config_data: dict, quick: bool, cpus: float) -> dict[str, Any]:
 
 
 def _where() -> dict[str, Any]:
-    try:
-        import ray
+    """The node running this cell; outside Ray (tests call execute_cell directly) this machine. Checks
+    is_initialized first: Ray's API calls would otherwise start a Ray instance on their own."""
+    import ray
 
-        ctx = ray.get_runtime_context()
-        return {"node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(), "pid": os.getpid()}
-    except Exception:  # outside Ray (tests call execute_cell directly)
+    if not ray.is_initialized():
         return {"node_id": None, "node_ip": platform.node(), "pid": os.getpid()}
+    ctx = ray.get_runtime_context()
+    return {"node_id": ctx.get_node_id(), "node_ip": ray.util.get_node_ip_address(), "pid": os.getpid()}
 
 
 @dataclass
