@@ -17,7 +17,7 @@ from qscale.errors import QscaleUserError
 
 
 def sweep_cmd(
-    config: Annotated[Path, typer.Argument(help="Study TOML; an optional [sweep] table adds grid axes and seeds.")],
+    config: Annotated[Path, typer.Argument(help="Study TOML; its optional \\[sweep] table adds grid axes and seeds.")],
     grid: Annotated[
         list[str] | None,
         typer.Option("--grid", help="KEY=V1,V2,... over a study config key, e.g. qaoa.nodes=10,12 (repeatable)."),
