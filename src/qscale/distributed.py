@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -64,8 +65,9 @@ def check_address(address: str) -> str:
     except subprocess.TimeoutExpired:
         raise QscaleUserError(f"no Ray cluster answered at {address} within {PROBE_TIMEOUT_S:.0f} s") from None
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or [f"exit code {proc.returncode}"])[-1]
-        raise QscaleUserError(f"cannot reach a Ray cluster at {address}: {last[:200]}")
+        errors = [ln for ln in proc.stderr.splitlines() if re.match(r"^[\w.]+(Error|Exception): ", ln)]
+        reason = errors[-1].split(": ", 1)[-1][:200] if errors else "no Ray GCS answered"
+        raise QscaleUserError(f"cannot reach a Ray cluster at {address}: {reason}")
     return proc.stdout.strip().splitlines()[-1]
 
 

@@ -29,15 +29,16 @@ class RichEvents(Events):
         self.task: Any = None
 
     def __enter__(self) -> RichEvents:
-        self.progress.start()
-        return self
+        return self  # the display starts with the first cell to run, after the checks that can still fail
 
     def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+        if self.task is not None:
+            self.progress.stop()
 
     def start(self, total: int, skipped: int) -> None:
         if skipped:
             self.console.print(f"[dim]{skipped} cell(s) already finished: skipped[/dim]")
+        self.progress.start()
         self.task = self.progress.add_task("cells", total=total, running=0, failed=0)
 
     def update(self, done: int, running: int, failed: int) -> None:
