@@ -1,13 +1,19 @@
-"""The quantization results table of docs/quantization.md: every method through `qscale quantize --json`.
+"""The quantization results table of docs/quantization.md, rendered from `qscale sweep` tables.
 
-Each row is one CLI run (a fresh process, so no state leaks between methods), saved to
-benchmarks/results/quantization-<tag>.json as soon as it ends; a row already there is skipped, so an
-interrupted table resumes. `--render` rewrites the table section of docs/quantization.md from the file.
+The runs are sweep definitions, each cell one study with only the quantization stage (one method, one bit
+width, one calibration seed), run by `qscale sweep` on this machine or a Ray cluster, resumably:
 
-    python benchmarks/quantization_table.py --plan whole3 --plan whole24   # all layers: classical + QUBO-exact
-    python benchmarks/quantization_table.py --plan evaltext                # 3 bits on Python's LICENSE.txt
-    python benchmarks/quantization_table.py --plan solvers3 --plan sa      # block 0: exact vs SA vs QAOA p=1,2,3
-    python benchmarks/quantization_table.py --render
+    qscale sweep benchmarks/sweeps/quantization.toml --out sweeps/quantization               # all layers, 2-4 bits
+    qscale sweep benchmarks/sweeps/quantization-block0.toml --out sweeps/quantization-block0  # exact vs QAOA p=1..3
+    qscale sweep benchmarks/sweeps/quantization-attn0.toml --out sweeps/quantization-attn0    # exact vs SA
+    STDLIB=$(python -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+    qscale sweep benchmarks/sweeps/quantization.toml --seeds 1 --grid quantization.bits=3 \\
+        --grid quantization.eval_text=$STDLIB/LICENSE.txt --out sweeps/quantization-license    # another eval text
+    python benchmarks/quantization_table.py --sweep sweeps/quantization --sweep sweeps/quantization-block0 --render
+
+Rows measured earlier by the per-process driver this replaced stay in benchmarks/results/quantization-cpu.json
+and are rendered too; a sweep row replaces the stored row with the same key (scope, text, bits, method). Each
+sweep's own report.html has the cross-cell plots (perplexity vs bits per method, error bars over seeds).
 """
 
 from __future__ import annotations
@@ -16,92 +22,74 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
-import sysconfig
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import BENCH_DIR, ROOT, log, machine_info
+from bench_common import BENCH_DIR, ROOT, log
 from qscale.markdown import markdown_table
 
 DOC = ROOT / "docs" / "quantization.md"
-QSCALE = [sys.executable, "-m", "qscale.cli"]
-COMMON = ["--seq-len", "256", "--calib-windows", "32", "--eval-windows", "24", "--json"]
-LICENSE_TEXT = Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"  # a text unlike pydoc, same for every 3.11
-
-METHODS: dict[str, list[str]] = {
-    "rtn": ["--method", "rtn"],
-    "gptq": ["--method", "gptq"],
-    "gptq+cd": ["--method", "gptq", "--refine", "2"],
-    "qubo-exact (no refine)": ["--method", "qubo", "--solver", "exact", "--refine", "0"],
-    "qubo-exact": ["--method", "qubo", "--solver", "exact", "--refine", "2"],
-    "qubo-sa": ["--method", "qubo", "--solver", "sa", "--refine", "2"],
-    "qubo-qaoa p=1": ["--method", "qubo", "--solver", "qaoa", "--qaoa-p", "1", "--refine", "2"],
-    "qubo-qaoa p=2": ["--method", "qubo", "--solver", "qaoa", "--qaoa-p", "2", "--refine", "2"],
-    "qubo-qaoa p=3": ["--method", "qubo", "--solver", "qaoa", "--qaoa-p", "3", "--refine", "2"],
-}
+LEGACY = BENCH_DIR / "results" / "quantization-cpu.json"
 BITS_ORDER = ["3", "4", "2", "5", "6", "7", "8"]  # the issue's target first
-CLASSICAL = ["rtn", "gptq", "gptq+cd", "qubo-exact (no refine)", "qubo-exact"]
-SOLVERS = ["gptq", "gptq+cd", "qubo-exact", "qubo-qaoa p=1", "qubo-qaoa p=2", "qubo-qaoa p=3"]
+SCOPES = {"*": "all", "model.layers.0.*": "block0", "model.layers.0.self_attn.*": "attn0"}
+STAGE = "stages.quantization."
 
 
-def plan(name: str) -> list[tuple[str, list[str]]]:
-    """(row key, CLI arguments) in run order."""
-    rows: list[tuple[str, list[str]]] = []
-    bits_of = {"whole3": (3,), "whole24": (4, 2), "solvers3": (3,), "solvers24": (2, 4)}
-    if name.startswith("whole"):
-        for bits in bits_of[name]:
-            rows += [(f"all|pydoc|{bits}|{m}", [*METHODS[m], "--bits", str(bits)]) for m in CLASSICAL]
-    elif name == "evaltext":
-        eval_args = ["--eval-text", str(LICENSE_TEXT), "--bits", "3"]
-        rows += [(f"all|license|3|{m}", [*METHODS[m], *eval_args]) for m in ("rtn", "gptq", "gptq+cd", "qubo-exact")]
-    elif name.startswith("solvers"):
-        block0 = ["--layers", "model.layers.0.*"]
-        for bits in bits_of[name]:
-            rows += [(f"block0|pydoc|{bits}|{m}", [*METHODS[m], *block0, "--bits", str(bits)]) for m in SOLVERS]
-    elif name == "seeds":  # other calibration draws: is the ordering more than one draw's luck?
-        for seed in (1, 2):
-            rows += [
-                (f"all|pydoc|3|{m} (seed {seed})", [*METHODS[m], "--bits", "3", "--seed", str(seed)])
-                for m in ("gptq", "gptq+cd", "qubo-exact")
-            ]
-    elif name == "sa":
-        attn0 = ["--layers", "model.layers.0.self_attn.*", "--bits", "3"]
-        rows += [(f"attn0|pydoc|3|{m}", [*METHODS[m], *attn0]) for m in ("gptq", "qubo-exact", "qubo-sa")]
-    else:
-        raise SystemExit(f"unknown plan {name!r}: whole3, whole24, evaltext, seeds, solvers3, solvers24 or sa")
-    return rows
-
-
-def run_row(args: list[str]) -> dict[str, Any]:
-    env = os.environ | {"HF_HUB_OFFLINE": "1"}
-    start = time.perf_counter()
-    seed = [] if "--seed" in args else ["--seed", "0"]
-    proc = subprocess.run([*QSCALE, "quantize", *args, *COMMON, *seed], capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"}
-    out = json.loads(proc.stdout)
-    out.pop("layers", None)  # per-layer detail is in relative_error; keep the file readable
-    out["wall_seconds"] = time.perf_counter() - start
-    out["args"] = args
+def _unflatten(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The nested dict under `prefix` of a flattened sweep-table row."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key.startswith(prefix) and value is not None:
+            *parents, leaf = key[len(prefix) :].split(".")
+            node = out
+            for p in parents:
+                node = node.setdefault(p, {})
+            node[leaf] = value
     return out
 
 
-def run_plan(name: str, path: Path) -> None:
-    data = json.loads(path.read_text()) if path.exists() else {"machine": machine_info(), "rows": {}}
-    for key, args in plan(name):
-        if key in data["rows"] and "error" not in data["rows"][key]:
-            log(f"have {key}")
-            continue
-        log(f"running {key}: qscale quantize {' '.join(args)}")
-        data["rows"][key] = run_row(args)
-        r = data["rows"][key]
-        log(f"  -> {r.get('perplexity', r.get('error'))} in {r.get('wall_seconds', 0):.0f} s")
-        data["machine_last_run"] = machine_info()
-        path.write_text(json.dumps(data, indent=1))
+def _label(method: str, row: dict[str, Any]) -> str:
+    p, seed = row.get("grid.quantization.qaoa_p"), row["seed"]
+    label = {"gptq-cd": "gptq+cd"}.get(method, method)
+    if method.startswith("qubo") and row.get("grid.quantization.refine") == 0:
+        label += " (no refine)"
+    if method == "qubo-qaoa":
+        label += f" p={p if p is not None else row.get(f'{STAGE}qaoa_p', '?')}"
+    return label + (f" (seed {seed})" if seed else "")
+
+
+def sweep_rows(folder: Path) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """{row key: result} from one sweep folder's table, and the machine its cells reported."""
+    from qscale.study.sweep.table import read_table
+
+    table = next((folder / n for n in ("table.parquet", "table.csv") if (folder / n).is_file()), None)
+    if table is None:
+        raise SystemExit(f"{folder}: no table.parquet or table.csv (run `qscale sweep` into it first)")
+    rows: dict[str, dict[str, Any]] = {}
+    machine: dict[str, Any] = {}
+    for row in read_table(table):
+        if row.get(f"{STAGE}model") not in (None, "smollm2-135m"):
+            log(f"{folder}: cell {row['cell_id']} ran {row[STAGE + 'model']} (a --quick sweep?), kept anyway")
+        methods = json.loads(row.get("grid.quantization.methods") or "[]") or sorted(
+            {k[len(STAGE) + 8 :].split(".")[0] for k in row if k.startswith(STAGE + "methods.")}
+        )
+        row["seed"] = row.get("grid.study.seed") or 0
+        scope = SCOPES.get(row.get(f"{STAGE}layers") or "", row.get(f"{STAGE}layers") or "?")
+        for method in methods:
+            r = _unflatten(row, f"{STAGE}methods.{method}.")
+            text = "license" if str(r.get("evaluation_text", "")).endswith("LICENSE.txt") else "pydoc"
+            bits = row.get(f"{STAGE}bits") or row.get("grid.quantization.bits")
+            if row["cell_status"] != "done":
+                r = {"error": row.get("cell_error")}
+            else:
+                r |= {"seq_len": row.get(f"{STAGE}seq_len"), "perplexity_fp": row.get(f"{STAGE}perplexity_fp")}
+            rows[f"{scope}|{text}|{bits}|{_label(method, row)}"] = r
+        if row["cell_status"] == "done":
+            machine = {"machine": row.get("machine.processor"), "usable_cpus": row.get("machine.cpu_count"),
+                       "date_utc": max(machine.get("date_utc") or "", row.get("started_utc") or "")}  # fmt: skip
+    return rows, machine
 
 
 TABLE_HEADERS = [
@@ -127,17 +115,19 @@ def _fmt_row(label: str, r: dict[str, Any], gptq: dict[str, Any] | None) -> list
     ]
 
 
-def render(path: Path) -> str:
-    data = json.loads(path.read_text())
-    rows = data["rows"]
-    m = data.get("machine_last_run", data["machine"])
+def _where(path: Path) -> str:
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def render(rows: dict[str, dict[str, Any]], m: dict[str, Any], sources: list[str]) -> str:
     lines = [
         f"Machine: {m.get('cpu_model', m.get('machine'))}, {m.get('usable_cpus', m.get('logical_cpus'))} usable "
         f"CPUs, last run {m.get('date_utc')}. Generated by `python benchmarks/quantization_table.py --render` from "
-        f"`{path.relative_to(ROOT)}`. Time = the quantization phase of each run (recording each layer's Hessian, "
-        "forward passes over the calibration windows, quantizing the layers; model loading and perplexity excluded); "
-        "the ratio is to the GPTQ row of the same table. The CPU was shared with other jobs, so single times vary "
-        "by up to ~2x.",
+        f"{', '.join(f'`{s}`' for s in sources)}. Time = the quantization phase of each run (recording each layer's "
+        "Hessian, forward passes over the calibration windows, quantizing the layers; model loading and perplexity "
+        "excluded); the ratio is to the GPTQ row of the same table. The CPU was shared with other jobs, so single "
+        "times vary by up to ~2x.",
         "",
     ]
     groups: dict[tuple[str, str, str], list[tuple[str, dict]]] = {}
@@ -150,15 +140,16 @@ def render(path: Path) -> str:
         "attn0": "the 4 attention projections of block 0 only",
     }
     texts = {"pydoc": "held-out pydoc text", "license": "Python's LICENSE.txt given with --eval-text"}
+
     def order(group: tuple) -> tuple:
         scope, text, bits = group[0]
-        return scope != "all", text, BITS_ORDER.index(bits)
+        return scope != "all", text, BITS_ORDER.index(str(bits))
 
     for (scope, text, bits), items in sorted(groups.items(), key=order):
         first = next(r for _, r in items if "error" not in r)
         gptq = dict(items).get("gptq")
         lines += [
-            f"### {bits} bits, {titles[scope]}, {texts[text]} "
+            f"### {bits} bits, {titles.get(scope, scope)}, {texts[text]} "
             f"({first['evaluation_windows']} × {first['seq_len']} tokens; FP {first['perplexity_fp']:.2f})",
             "",
             markdown_table(TABLE_HEADERS, [_fmt_row(method, r, gptq) for method, r in items]),
@@ -177,17 +168,32 @@ def write_doc(table: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    plans = "whole3, whole24, evaltext, seeds, solvers3, solvers24 or sa; repeatable"
-    ap.add_argument("--plan", action="append", default=[], help=plans)
-    ap.add_argument("--tag", default="cpu", help="results file suffix (machine kind)")
+    ap.add_argument("--sweep", type=Path, action="append", default=[], help="a `qscale sweep` folder; repeatable")
+    ap.add_argument("--legacy", type=Path, default=LEGACY, help="rows of the former per-process driver (JSON)")
+    ap.add_argument("--no-legacy", action="store_true", help="render the sweeps' rows only")
     ap.add_argument("--render", action="store_true", help="rewrite the table in docs/quantization.md")
     args = ap.parse_args()
-    path = BENCH_DIR / "results" / f"quantization-{args.tag}.json"
-    for name in args.plan:
-        run_plan(name, path)
+    rows: dict[str, dict[str, Any]] = {}
+    machine: dict[str, Any] = {}
+    sources = []
+    if not args.no_legacy and args.legacy.is_file():
+        data = json.loads(args.legacy.read_text())
+        rows |= data["rows"]
+        machine = data.get("machine_last_run", data["machine"])
+        sources.append(_where(args.legacy))
+    for folder in args.sweep:
+        more, m = sweep_rows(folder)
+        rows |= more
+        machine = m or machine
+        sources.append(_where(folder / "table.parquet") if (folder / "table.parquet").is_file() else _where(folder))
+    if not rows:
+        raise SystemExit("nothing to render: give --sweep DIR (or keep the legacy rows)")
+    table = render(rows, machine, sources)
     if args.render:
-        write_doc(render(path))
+        write_doc(table)
         log(f"wrote {DOC}")
+    else:
+        print(table)
 
 
 if __name__ == "__main__":

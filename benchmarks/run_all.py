@@ -295,11 +295,15 @@ def render_cross_run(runs: list[dict[str, Any]]) -> str:
 
 def render_docs() -> None:
     parts = [HEADER]
-    runs = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("*.json")) if not f.name.startswith("quantization-")]
+    runs = [json.loads(f.read_text()) for f in sorted(RESULTS.glob("*.json"))]
+    runs = [d for d in runs if "name" in d]  # simulator runs; other tables (quantization-*.json) render elsewhere
     parts += [render_result(d) for d in runs]
     cross = render_cross_run(runs)
     if cross:
         parts.append(cross)
+    # Sections other scripts write (<!-- section:NAME:begin --> ... end -->, e.g. sweep_overhead.py) are kept.
+    old = DOC.read_text() if DOC.exists() else ""
+    parts += re.findall(r"<!-- section:[\w-]+:begin -->.*?<!-- section:[\w-]+:end -->\n", old, flags=re.S)
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))
     log(f"[run_all] wrote {DOC.relative_to(ROOT)}")

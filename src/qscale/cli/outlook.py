@@ -25,6 +25,12 @@ def outlook_cmd(
         Path | None, typer.Option(help="TOML whose ranges, tasks and meta entries replace the defaults' (same names).")
     ] = None,
     plots: Annotated[Path | None, typer.Option(help="Write the fan charts (PNG) into this folder.")] = None,
+    parallel: Annotated[
+        bool, typer.Option("--parallel", help="Run the Monte Carlo chunks as Ray tasks (same statistics as serial).")
+    ] = False,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster for the chunks: auto or HOST:PORT (implies --parallel).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Scenarios for the 2030s and 2040s: campus energy, cost and carbon, and when a QPU would save energy."""
@@ -32,12 +38,25 @@ def outlook_cmd(
     from qscale.outlook.plots import write_plots
     from qscale.outlook.scenarios import parse_years
 
-    result = run_outlook(samples=samples, seed=seed, years=parse_years(years), scenarios=scenarios)
+    map_chunks = None
+    if parallel or address is not None:
+        from functools import partial
+
+        from qscale.distributed import ray_map
+
+        map_chunks = partial(ray_map, address=address)
+    result = run_outlook(
+        samples=samples, seed=seed, years=parse_years(years), scenarios=scenarios, map_chunks=map_chunks
+    )
+    result["execution"] = {"backend": "ray" if map_chunks else "serial", "address": address or "local"}
     if plots is not None:
         result["plots"] = write_plots(result, plots)
 
     def human(r: dict) -> None:
-        print(f"outlook: {r['samples']} sampled futures (seed {r['seed']}), all figures projected")
+        print(
+            f"outlook: {r['samples']} sampled futures (seed {r['seed']}, {r['chunks']} chunks, "
+            f"{r['execution']['backend']}), all figures projected"
+        )
         print("  year   energy TWh/yr p5/p50/p95    cost USD/MWh p50   CO2 Mt/yr p50")
         for y in r["years"]:
             e, c, co2 = (r["campus"][f][str(y)] for f in ("energy_mwh", "cost_usd_per_mwh", "co2_t_per_year"))

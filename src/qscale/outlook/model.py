@@ -1,11 +1,17 @@
 """`run_outlook`: the Monte Carlo over the scenario ranges, summarised as percentiles per year.
 
 Every figure it returns is `projected`; the ranges it drew from are echoed with their sources (`assumed`).
+
+The futures are simulated chunk by chunk (`simulate_chunk`, sampling.CHUNK_SAMPLES futures each), the per-sample
+arrays joined in chunk order, and only then summarised. The serial run maps the chunks in this process; a
+parallel run hands the same chunks to Ray (`map_chunks`), so both join the same arrays and give the same
+statistics, bit for bit, for a given seed.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +19,18 @@ import numpy as np
 
 from qscale.outlook import DEFAULT_YEARS
 from qscale.outlook.campus import OPTIONS, campus_year
-from qscale.outlook.sampling import draw
+from qscale.outlook.sampling import check_samples_seed, chunks, draw
 from qscale.outlook.scenarios import Scenarios, check_years, load_scenarios
 from qscale.outlook.tasks import task_year
 
 PERCENTILES = (5, 25, 50, 75, 95)
 CAMPUS_FIELDS = ("energy_mwh", "cost_usd_per_year", "cost_usd_per_mwh", "co2_t_per_year", "it_mw", "quantum_mw",
                  "qubits_per_system", "supply_usd_per_mwh", "storage_usd_per_year")  # fmt: skip
+TASK_FIELDS = ("classical_j", "qpu_j", "mode", "saves")
 MAJORITY = 0.5
+
+PerSample = dict[str, Any]  # {"campus": {year: {field: array}}, "tasks": {key: {year: {field: array}}}}
+ChunkMap = Callable[[Callable[..., PerSample], Sequence[tuple]], list[PerSample]]
 
 
 def percentiles(values: np.ndarray) -> dict[str, float | None]:
@@ -34,8 +44,39 @@ def percentiles(values: np.ndarray) -> dict[str, float | None]:
     return out | {"mean": float(v.mean()), "n": int(v.size)}
 
 
-def _campus(d, years: list[int], base_year: int, modality: str) -> dict[str, Any]:
-    per_year = {y: campus_year(d, y, base_year, modality) for y in years}
+def simulate_chunk(sc: Scenarios, years: list[int], seed: int, index: int, samples: int) -> PerSample:
+    """Draw chunk `index` (of `samples` futures) and return the per-sample arrays the summary needs."""
+    base, modality = sc.meta.base_year, sc.meta.modality
+    d = draw(sc, samples, seed, chunk=index)
+    campus = {}
+    for y in years:
+        c = campus_year(d, y, base, modality)
+        campus[y] = {f: c[f] for f in (*CAMPUS_FIELDS, "shares")}
+    tasks = {}
+    for key, task in sc.selected_tasks().items():
+        per_year = {y: task_year(task, modality, d, y, base) for y in years}
+        tasks[key] = {y: {f: per_year[y][f] for f in TASK_FIELDS} for y in years}
+    return {"campus": campus, "tasks": tasks}
+
+
+def serial_map(fn: Callable[..., PerSample], args: Sequence[tuple]) -> list[PerSample]:
+    return [fn(*a) for a in args]
+
+
+def join_chunks(parts: list[PerSample]) -> PerSample:
+    """Concatenate the chunks' arrays in chunk order along the sample axis (the last one)."""
+    if len(parts) == 1:
+        return parts[0]
+
+    def join(items: list) -> Any:
+        if isinstance(items[0], dict):
+            return {k: join([it[k] for it in items]) for k in items[0]}
+        return np.concatenate(items, axis=-1)
+
+    return join(parts)
+
+
+def _campus(per_year: dict[int, dict[str, np.ndarray]], years: list[int]) -> dict[str, Any]:
     out: dict[str, Any] = {f: {str(y): percentiles(per_year[y][f]) for y in years} for f in CAMPUS_FIELDS}
     out["supply_share"] = {
         str(y): {name: float(per_year[y]["shares"][i].mean()) for i, name in enumerate(OPTIONS)} for y in years
@@ -44,8 +85,7 @@ def _campus(d, years: list[int], base_year: int, modality: str) -> dict[str, Any
     return out
 
 
-def _task(key: str, task, d, years: list[int], base_year: int, modality: str) -> dict[str, Any]:
-    per_year = {y: task_year(task, modality, d, y, base_year) for y in years}
+def _task(task, per_year: dict[int, dict[str, np.ndarray]], years: list[int]) -> dict[str, Any]:
     p_save = {str(y): float(per_year[y]["saves"].mean()) for y in years}
     first = next((y for y in years if p_save[str(y)] >= MAJORITY), None)
     ratio = {}
@@ -92,24 +132,33 @@ def run_outlook(
     seed: int = 1,
     years: list[int] | tuple[int, ...] = DEFAULT_YEARS,
     scenarios: Scenarios | Path | str | dict | None = None,
+    map_chunks: ChunkMap | None = None,
 ) -> dict[str, Any]:
-    """Draw `samples` futures and summarise campus energy, cost, carbon and each task's QPU-vs-classical energy."""
+    """Draw `samples` futures and summarise campus energy, cost, carbon and each task's QPU-vs-classical energy.
+
+    `map_chunks(simulate_chunk, [args, ...])` runs the chunks and returns their results in order; the default
+    runs them here, one after another (qscale.distributed.ray_map runs them as Ray tasks).
+    """
     t0 = time.perf_counter()
     sc = scenarios if isinstance(scenarios, Scenarios) else load_scenarios(scenarios)
     base = sc.meta.base_year
     yrs = check_years(list(years), base)
-    d = draw(sc, samples, seed)
-    tasks = {k: _task(k, t, d, yrs, base, sc.meta.modality) for k, t in sc.selected_tasks().items()}
+    check_samples_seed(samples, seed)
+    plan = chunks(int(samples))
+    parts = (map_chunks or serial_map)(simulate_chunk, [(sc, yrs, int(seed), i, n) for i, n in plan])
+    joined = join_chunks(parts)
+    tasks = {k: _task(t, joined["tasks"][k], yrs) for k, t in sc.selected_tasks().items()}
     unsupported = [k for k, t in tasks.items() if not t["quality_supported"]]
     return {
         "kind": "projected",
         "samples": int(samples),
         "seed": int(seed),
+        "chunks": len(plan),
         "years": yrs,
         "base_year": base,
         "modality": sc.meta.modality,
         "percentiles": list(PERCENTILES),
-        "campus": _campus(d, yrs, base, sc.meta.modality),
+        "campus": _campus(joined["campus"], yrs),
         "tasks": tasks,
         "verdicts": [_verdict(k, t) for k, t in tasks.items()],
         "unsupported_quality_assumptions": unsupported,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -19,7 +20,7 @@ class QuantizationStage(Strict):
     model: Literal["smollm2-135m", "tiny-random"] = "smollm2-135m"
     bits: int = Field(3, ge=2, le=8)
     layers: str = "model.layers.0.*"
-    methods: list[Literal["rtn", "gptq", "gptq-cd", "qubo-exact", "qubo-qaoa"]] = Field(
+    methods: list[Literal["rtn", "gptq", "gptq-cd", "qubo-exact", "qubo-sa", "qubo-qaoa"]] = Field(
         default_factory=lambda: ["rtn", "gptq", "gptq-cd", "qubo-exact", "qubo-qaoa"], min_length=1
     )
     block: int = Field(8, ge=1, le=16)
@@ -29,6 +30,7 @@ class QuantizationStage(Strict):
     seq_len: int = Field(256, ge=16)
     calib_windows: int = Field(8, ge=1)
     eval_windows: int = Field(4, ge=1)
+    eval_text: Path | None = None  # UTF-8 text for perplexity (default: the held-out part of pydoc's topics)
 
     def quick(self) -> QuantizationStage:
         """Quick runs use the tiny random Llama: the real model's load and calibration take minutes on 2 cores."""
@@ -42,6 +44,10 @@ class QuantizationStage(Strict):
                 "shots": min(self.shots, 64),
             }
         )
+
+
+SUMMARY_KEYS = ("perplexity", "mean_relative_error", "seconds", "seconds_quantize", "layers_quantized",
+                "evaluation_windows", "evaluation_text", "quantum_resources")  # fmt: skip
 
 
 def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
@@ -64,6 +70,7 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
             seq_len=cfg.seq_len,
             calib_windows=cfg.calib_windows,
             eval_windows=cfg.eval_windows,
+            eval_text=cfg.eval_text,
             qaoa_p=cfg.qaoa_p,
             shots=cfg.shots,
             seed=study.seed,
@@ -86,9 +93,10 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
         "model": cfg.model,
         "bits": cfg.bits,
         "layers": cfg.layers,
+        "seq_len": cfg.seq_len,
         "perplexity_fp": first["perplexity_fp"],
         "methods": {
-            label: {k: r[k] for k in ("perplexity", "mean_relative_error", "seconds", "layers_quantized") if k in r}
+            label: {k: r[k] for k in SUMMARY_KEYS if k in r}
             | (
                 {"qaoa_optimal_fraction": r["qaoa_optimal_fraction"], "qaoa": r.get("qaoa")}
                 if "qaoa_optimal_fraction" in r

@@ -49,8 +49,11 @@ def prepare_out_dir(out: Path | None, root: Path = Path("runs")) -> Path:
     return out
 
 
-def run_study(config: StudyConfig, out: Path | None, quick: bool, progress: Callable[[str], None]) -> tuple[Path, dict]:
-    resolved = config.quick() if quick else config
+def run_study(
+    config: StudyConfig, out: Path | None, quick: bool, progress: Callable[[str], None], *, as_given: bool = False
+) -> tuple[Path, dict]:
+    """as_given: `config` is final (a sweep cell, shrunk before its grid values were laid on): run it unchanged."""
+    resolved = config if as_given else config.quick() if quick else config
     out = prepare_out_dir(out)
     config_toml = to_toml(resolved)  # before any stage runs, so a config that cannot be written fails first
     started = datetime.now(UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from qscale.figures import Table
 from qscale.study.config import Strict, StudySection
@@ -20,10 +20,17 @@ class SiteStage(Strict):
     year: int = Field(2030, ge=2025, le=2050)
     cost_case: Literal["advanced", "moderate", "conservative"] = "moderate"
     carbon_price_usd_per_t: float | None = Field(None, ge=0)
+    carbon_cap_t_per_year: float | None = Field(None, ge=0)  # a cap instead of a price (sweeps: cost vs cap)
     stabilize_technologies: list[Literal["smes", "li-ion", "flywheel", "supercapacitor"]] = Field(
         default_factory=lambda: ["smes", "li-ion"]
     )
     stabilize_duration_s: float = Field(60.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _cap_or_price(self) -> SiteStage:
+        if self.carbon_cap_t_per_year is not None and self.carbon_price_usd_per_t is not None:
+            raise ValueError("give carbon_cap_t_per_year or carbon_price_usd_per_t, not both")
+        return self
 
     def quick(self) -> SiteStage:
         return self.model_copy(update={"hours": min(self.hours, 168), "stabilize_duration_s": 20.0})
@@ -39,6 +46,8 @@ def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
     overrides: dict = {"run": {"hours": cfg.hours, "year": cfg.year, "cost_case": cfg.cost_case, "seed": study.seed}}
     if cfg.carbon_price_usd_per_t is not None:
         overrides["carbon"] = {"price_usd_per_t": cfg.carbon_price_usd_per_t}
+    if cfg.carbon_cap_t_per_year is not None:
+        overrides["carbon"] = {"cap_t_per_year": cfg.carbon_cap_t_per_year}
     site_cfg = load_site_config(None, overrides)
     progress(f"site: capacity expansion over {cfg.hours} hours")
     outcome = run_site(site_cfg, progress)
