@@ -18,9 +18,11 @@ from qscale.energy.cli import energy_app
 from qscale.errors import QscaleUserError
 from qscale.grid.cli import site_cmd, stabilize_cmd
 from qscale.outlook.cli import outlook_cmd
+from qscale.qnn_cli import qnn_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 app.add_typer(energy_app, name="energy")
+app.add_typer(qnn_app, name="qnn")
 
 
 def _floats(text: str | None, name: str) -> list[float] | None:
