@@ -265,3 +265,45 @@ def test_cuda_matches_cpu():
     np.testing.assert_allclose(out.detach().cpu().numpy(), cpu(x).detach().numpy(), atol=1e-5)
     np.testing.assert_allclose(xg.grad.cpu().numpy(), xc.grad.numpy(), atol=1e-4)
     np.testing.assert_allclose(gpu.weights.grad.cpu().numpy(), cpu.weights.grad.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "ansatz"), [("angle_x", "strongly_entangling"), ("amplitude", "hardware_efficient")]
+)
+@pytest.mark.parametrize("readout", [None, ["XIZYI", "ZZIII"]])
+def test_fused_backward_equals_autograd_reference(monkeypatch, encoding, ansatz, readout):
+    """The hand-written backward (with the batch cut into several chunks) equals autograd through the
+    same program's plain torch ops."""
+    import qscale.qnn.layer_fused as fused
+
+    monkeypatch.setattr(fused, "CHUNK_BYTES", 3 * 2**5 * 16)  # 3 samples per chunk at 5 qubits
+    layer = QuantumLayer(5, 3, encoding=encoding, ansatz=ansatz, readout=readout, dtype=torch.complex128, seed=27)
+    n_in = 20 if encoding == "amplitude" else 5
+    x = _inputs(layer, 7, n_in, seed=28) + (2.0 if encoding == "amplitude" else 0.0)
+    plan = layer._plan(torch.device("cpu"))
+    from qscale.qnn.layer_ansatz import layer_rotations
+
+    results = []
+    for use_fused in (True, False):
+        xx = x.clone().requires_grad_(True)
+        w = layer.weights.detach().clone().requires_grad_(True)
+        U = layer_rotations(layer._ansatz, w, layer.dtype)
+        if encoding == "amplitude":
+            from qscale.qnn.layer_kernel import amplitude_state
+
+            out = plan.run(w, U, psi0=amplitude_state(xx, 5, layer.dtype), fused=use_fused)
+        else:
+            out = plan.run(w, U, v0=layer._encoding_gates(xx)[:, :, 0, :], fused=use_fused)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).reshape(out.shape)).sum().backward()
+        results.append((out.detach(), xx.grad, w.grad))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-12, rtol=0)
+
+
+def test_flop_count_of_the_benchmark_circuit():
+    """12 qubits, 4 strongly entangling layers: 3 layers x 3 blocks of 4 qubits are GEMMs (layer 1 acts on
+    the product state); the count is what docs/benchmarks.md reports."""
+    plan = QuantumLayer(12, 4)._plan(torch.device("cpu"))
+    f = plan.flops_per_sample()
+    assert f["forward"] == 9 * 4 * 16 * 4096 + 3 * 6 * 4096 + 6 * 4096 + 27 * 4096
+    assert f["total"] == f["forward"] + f["backward"]

@@ -37,6 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from qscale.algorithms.torch_threads import few_threads
 from qscale.errors import QscaleUserError
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -178,8 +179,15 @@ def plan_adapters(
     rank, pattern = _lora_ranks([name for name, _ in found], shapes, ref)
     hidden = min(range(1, 4 * n * layers + 2), key=lambda k: abs(adapter_params("mlp", shapes, n, size=k) - ref))
     plan = AdapterPlan(
-        kind=kind, targets=names, modules=[name for name, _ in found], shapes=shapes, qubits=n, qnn_layers=layers,
-        lora_rank=rank, lora_rank_pattern=pattern, mlp_hidden=hidden,
+        kind=kind,
+        targets=names,
+        modules=[name for name, _ in found],
+        shapes=shapes,
+        qubits=n,
+        qnn_layers=layers,
+        lora_rank=rank,
+        lora_rank_pattern=pattern,
+        mlp_hidden=hidden,
         counts={
             "quantum": ref,
             "lora": sum((pattern.get(name, rank)) * (a + b) for (name, _), (a, b) in zip(found, shapes, strict=True)),
@@ -216,16 +224,18 @@ class _Timed(torch.autograd.Function):
     """Runs `core` in its own small autograd graph so both its forward and its backward can be timed."""
 
     @staticmethod
-    def forward(ctx, z: torch.Tensor, core: nn.Module, timer: CoreTimer, *params: torch.Tensor) -> torch.Tensor:
+    def forward(
+        ctx, z: torch.Tensor, core: nn.Module, timer: CoreTimer, qubits: int, *params: torch.Tensor
+    ) -> torch.Tensor:
         t0 = time.perf_counter()
-        with torch.enable_grad():
+        with torch.enable_grad(), few_threads(qubits):
             z_in = z.detach().requires_grad_(z.requires_grad)
             out = core(z_in)
         _sync(out)
         timer.seconds += time.perf_counter() - t0
         timer.forward_calls += 1
         timer.rows += int(z.shape[0])
-        ctx.timer, ctx.z_in, ctx.out, ctx.params = timer, z_in, out, params
+        ctx.timer, ctx.z_in, ctx.out, ctx.params, ctx.qubits = timer, z_in, out, params, qubits
         return out.detach()
 
     @staticmethod
@@ -233,34 +243,42 @@ class _Timed(torch.autograd.Function):
         t0 = time.perf_counter()
         wants = [ctx.z_in] if ctx.z_in.requires_grad else []
         wants += [p for p in ctx.params if p.requires_grad]
-        grads = list(torch.autograd.grad(ctx.out, wants, grad, allow_unused=True)) if wants else []
+        with few_threads(ctx.qubits):
+            grads = list(torch.autograd.grad(ctx.out, wants, grad, allow_unused=True)) if wants else []
         _sync(grad)
         ctx.timer.seconds += time.perf_counter() - t0
         g_z = grads.pop(0) if ctx.z_in.requires_grad else None
         g_params = [grads.pop(0) if p.requires_grad else None for p in ctx.params]
         ctx.z_in = ctx.out = None
-        return (g_z, None, None, *g_params)
+        return (g_z, None, None, None, *g_params)
 
 
 class TimedCore(nn.Module):
-    """Wraps a core module: same outputs and gradients, with the time inside it added to `timer`."""
+    """Wraps a core module: same outputs and gradients, with the time inside it added to `timer`.
 
-    def __init__(self, core: nn.Module, timer: CoreTimer | None = None) -> None:
+    A circuit core (`qubits` set) runs on one torch thread: a state of 2^n amplitudes per row is too small to
+    share between cores, and on a busy machine the idle thread's spin-waiting made a 512-row, 8-qubit layer call
+    17x slower in our runs (see qscale.algorithms.torch_threads).
+    """
+
+    def __init__(self, core: nn.Module, timer: CoreTimer | None = None, qubits: int = 10**9) -> None:
         super().__init__()
         self.core = core
         self.timer = timer or CoreTimer()
+        self.qubits = qubits  # few_threads(qubits) limits torch to one thread for small circuits only
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         params = [p for p in self.core.parameters()]
         if not torch.is_grad_enabled():
             t0 = time.perf_counter()
-            out = self.core(z)
+            with few_threads(self.qubits):
+                out = self.core(z)
             _sync(out)
             self.timer.seconds += time.perf_counter() - t0
             self.timer.forward_calls += 1
             self.timer.rows += int(z.shape[0])
             return out
-        return _Timed.apply(z, self.core, self.timer, *params)
+        return _Timed.apply(z, self.core, self.timer, self.qubits, *params)
 
 
 # -- the adapters ---------------------------------------------------------------------------------------
@@ -290,14 +308,16 @@ class AngleQuantum(nn.Module):
 class BottleneckAdapter(nn.Module):
     """h = W·x + B·core(A·x) beside a frozen nn.Linear W; B is zero at the start."""
 
-    def __init__(self, base: nn.Linear, width: int, core: nn.Module, core_out: int, timer: CoreTimer) -> None:
+    def __init__(
+        self, base: nn.Linear, width: int, core: nn.Module, core_out: int, timer: CoreTimer, qubits: int = 10**9
+    ) -> None:
         super().__init__()
         base.requires_grad_(False)
         self.base = base
         self.in_features, self.out_features = base.in_features, base.out_features
         factory = {"device": base.weight.device, "dtype": base.weight.dtype}
         self.down = nn.Linear(self.in_features, width, bias=False, **factory)  # A: nn.Linear's (LoRA's) init
-        self.core = TimedCore(core, timer)
+        self.core = TimedCore(core, timer, qubits)
         self.up = nn.Linear(core_out, self.out_features, bias=False, **factory)  # B
         nn.init.zeros_(self.up.weight)
 
@@ -316,13 +336,18 @@ class QuantumAdapter(BottleneckAdapter):
     """h = W·x + B·Q((π/2)·tanh(A·x)) with Q a QuantumLayer (n qubits, L StronglyEntanglingLayers, <Z_i>)."""
 
     def __init__(
-        self, base: nn.Linear, qubits: int, qnn_layers: int, timer: CoreTimer | None = None, seed: int | None = None,
+        self,
+        base: nn.Linear,
+        qubits: int,
+        qnn_layers: int,
+        timer: CoreTimer | None = None,
+        seed: int | None = None,
         **layer_kwargs: Any,
     ) -> None:
         from qscale.qnn import QuantumLayer
 
         layer = QuantumLayer(qubits, qnn_layers, seed=seed, **layer_kwargs)
-        super().__init__(base, qubits, AngleQuantum(layer), int(layer.n_out), timer or CoreTimer())
+        super().__init__(base, qubits, AngleQuantum(layer), int(layer.n_out), timer or CoreTimer(), qubits)
         self.core.to(base.weight.device)
 
 
@@ -359,8 +384,13 @@ def _set_module(model: nn.Module, name: str, module: nn.Module) -> None:
 
 
 def insert_adapters(
-    model: nn.Module, kind: str, targets: str | Sequence[str], qubits: int = 8, qnn_layers: int = 2,
-    seed: int = 0, plan: AdapterPlan | None = None,
+    model: nn.Module,
+    kind: str,
+    targets: str | Sequence[str],
+    qubits: int = 8,
+    qnn_layers: int = 2,
+    seed: int = 0,
+    plan: AdapterPlan | None = None,
 ) -> AdaptedModel:
     """Freeze `model` and put one adapter of `kind` beside every target linear module (in place).
 
@@ -377,8 +407,13 @@ def insert_adapters(
 
             pattern = {re.escape(name): r for name, r in plan.lora_rank_pattern.items()}  # peft anchors at the end
             config = LoraConfig(
-                r=plan.lora_rank, lora_alpha=plan.lora_rank, target_modules=list(plan.targets), lora_dropout=0.0,
-                bias="none", rank_pattern=pattern, alpha_pattern=pattern,
+                r=plan.lora_rank,
+                lora_alpha=plan.lora_rank,
+                target_modules=list(plan.targets),
+                lora_dropout=0.0,
+                bias="none",
+                rank_pattern=pattern,
+                alpha_pattern=pattern,
             )
             with warnings.catch_warnings():  # transformers' FutureWarning about a renamed method, raised inside peft
                 warnings.simplefilter("ignore", FutureWarning)

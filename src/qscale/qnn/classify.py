@@ -72,7 +72,7 @@ class Head(nn.Module):
             from qscale.qnn import QuantumLayer
 
             layer = QuantumLayer(width, n_layers, seed=seed)
-            self.core: nn.Module = TimedCore(AngleQuantum(layer), self.timer)
+            self.core: nn.Module = TimedCore(AngleQuantum(layer), self.timer, width)
             core_out = int(layer.n_out)
         elif head == "mlp":
             self.core = TimedCore(TanhMLP(width, hidden), self.timer)
@@ -126,7 +126,12 @@ def _scores(model: nn.Module, x: torch.Tensor, y: np.ndarray) -> tuple[float, fl
 
 
 def _train(
-    head: str, x: dict[str, torch.Tensor], y: dict[str, np.ndarray], sizes: dict[str, int], lr: float, seed: int,
+    head: str,
+    x: dict[str, torch.Tensor],
+    y: dict[str, np.ndarray],
+    sizes: dict[str, int],
+    lr: float,
+    seed: int,
     epochs: int,
 ) -> tuple[Head, dict[str, float]]:
     """One run at one learning rate; returns the model restored to its best validation epoch."""
@@ -178,8 +183,14 @@ def check_options(
 
 
 def run_classify(
-    head: str = "quantum", qubits: int = 8, qnn_layers: int = 2, seed: int = 0, epochs: int = EPOCHS,
-    lr_grid: tuple[float, ...] = LR_GRID, device: str = "auto", max_examples: int | None = None,
+    head: str = "quantum",
+    qubits: int = 8,
+    qnn_layers: int = 2,
+    seed: int = 0,
+    epochs: int = EPOCHS,
+    lr_grid: tuple[float, ...] = LR_GRID,
+    device: str = "auto",
+    max_examples: int | None = None,
 ) -> ClassifyResult:
     """Train and score one head on the stdlib-docstring task (see the module docstring for the protocol).
 
@@ -218,15 +229,31 @@ def run_classify(
     test_counts = np.bincount(y["test"], minlength=classes)
     quantum_s = sum(r[3].timer.seconds for r in runs) if head == "quantum" else 0.0
     return ClassifyResult(
-        head=head, qubits=qubits, qnn_layers=qnn_layers, mlp_hidden=hidden, seed=seed, accuracy=acc, macro_f1=f1,
-        chance_accuracy=float(test_counts.max() / test_counts.sum()), classes=list(data.classes),
-        trainable_params=got, trainable_params_by_head=counts, lr=float(lr), lr_grid=[float(v) for v in lr_grid],
-        best_epoch=best["epoch"], epochs=epochs, val_macro_f1=best["val_macro_f1"],
-        val_accuracy=best["val_accuracy"], data={
-            **data.summary(), "used_examples": int(keep.size),
+        head=head,
+        qubits=qubits,
+        qnn_layers=qnn_layers,
+        mlp_hidden=hidden,
+        seed=seed,
+        accuracy=acc,
+        macro_f1=f1,
+        chance_accuracy=float(test_counts.max() / test_counts.sum()),
+        classes=list(data.classes),
+        trainable_params=got,
+        trainable_params_by_head=counts,
+        lr=float(lr),
+        lr_grid=[float(v) for v in lr_grid],
+        best_epoch=best["epoch"],
+        epochs=epochs,
+        val_macro_f1=best["val_macro_f1"],
+        val_accuracy=best["val_accuracy"],
+        data={
+            **data.summary(),
+            "used_examples": int(keep.size),
             **{f"used_{k}_examples": int(v.size) for k, v in idx.items()},
         },
-        seconds=time.perf_counter() - t0, quantum_seconds=quantum_s, device=str(dev),
+        seconds=time.perf_counter() - t0,
+        quantum_seconds=quantum_s,
+        device=str(dev),
         notes=[
             EMBEDDING_NOTE,
             "accuracy and macro-F1 (scikit-learn) on the test split, whose source files appear in no other split",

@@ -157,7 +157,11 @@ def guard_memory(qubits: int, qnn_layers: int, rows: int, instances: int, device
     from qscale.quantum.memory import check_memory
 
     check_memory(
-        qubits, rows, torch.complex64, device, copies=instances * state_copies(qnn_layers),
+        qubits,
+        rows,
+        torch.complex64,
+        device,
+        copies=instances * state_copies(qnn_layers),
         what=f"quantum adapter states ({instances} instances, kept for backward)",
     )
 
@@ -169,8 +173,12 @@ def count_circuits(adapted: AdaptedModel, rows: int, shots: int = ASSUMED_SHOTS)
     depth = qc.depth(lambda instr: instr.operation.num_qubits >= 2)
     slots = layer.n_layers if layer.reupload else 1
     return CircuitCount(
-        instances=len(layers), rows_per_step=rows, encoding_angles=layer.n_qubits * slots,
-        weight_angles=int(layer.weights.numel()), two_qubit_depth=int(depth), shots=shots,
+        instances=len(layers),
+        rows_per_step=rows,
+        encoding_angles=layer.n_qubits * slots,
+        weight_angles=int(layer.weights.numel()),
+        two_qubit_depth=int(depth),
+        shots=shots,
     )
 
 
@@ -208,8 +216,19 @@ def _batches(n: int, batch: int, steps: int, seed: int) -> list[torch.Tensor]:
 
 
 def check_options(
-    model: str, adapter: str, qubits: int, qnn_layers: int, targets: str | list[str], steps: int, seq_len: int,
-    batch: int, lr: float, seed: int, eval_windows: int, save: Path | str | None, eval_text: Path | str | None,
+    model: str,
+    adapter: str,
+    qubits: int,
+    qnn_layers: int,
+    targets: str | list[str],
+    steps: int,
+    seq_len: int,
+    batch: int,
+    lr: float,
+    seed: int,
+    eval_windows: int,
+    save: Path | str | None,
+    eval_text: Path | str | None,
     device: str,
 ) -> dict[str, Any]:
     """Every check that needs no model, in a second: names, counts, the learning rate, files, memory."""
@@ -268,8 +287,20 @@ def run_finetune(
     t_start = time.perf_counter()
     stage = on_stage or (lambda msg: None)
     opts = check_options(
-        model if loaded is None else loaded.name, adapter, qubits, qnn_layers, targets, steps, seq_len, batch, lr,
-        seed, eval_windows, save, eval_text, device,
+        model if loaded is None else loaded.name,
+        adapter,
+        qubits,
+        qnn_layers,
+        targets,
+        steps,
+        seq_len,
+        batch,
+        lr,
+        seed,
+        eval_windows,
+        save,
+        eval_text,
+        device,
     )
     names, qubits, qnn_layers, steps = opts["targets"], opts["qubits"], opts["qnn_layers"], opts["steps"]
     seq_len, batch, lr, seed = opts["seq_len"], opts["batch"], opts["lr"], opts["seed"]
@@ -351,27 +382,56 @@ def run_finetune(
         _ledger_qpu(circuits, qubits, steps)
         notes.append(f"QPU figures are projected from counted circuits with {circuits.shots} assumed shots each")
     result = FinetuneResult(
-        model=loaded.name, model_source=loaded.source, adapter=adapter, targets=list(names),
-        adapted_modules=len(plan.modules), qubits=qubits, qnn_layers=qnn_layers, lora_rank=plan.lora_rank,
-        lora_rank_pattern=plan.lora_rank_pattern, mlp_hidden=plan.mlp_hidden,
-        trainable_params=adapted.trainable_count(), trainable_params_by_adapter=dict(plan.counts), steps=steps,
-        seq_len=seq_len, batch=batch, lr=lr, seed=seed, device=str(dev), text=text_desc,
-        train_windows=int(train.shape[0]), val_windows=int(val.shape[0]), eval_windows=int(evaluation.shape[0]),
-        perplexity_before=before["eval"], perplexity_after=after_eval, perplexity_validation_before=before["val"],
-        perplexity_validation_after=after_val, train_loss=losses, seconds_per_step=sum(timed) / len(timed),
-        seconds_first_step=step_s[0], quantum_seconds_per_step=core_per_step if adapter == "quantum" else 0.0,
+        model=loaded.name,
+        model_source=loaded.source,
+        adapter=adapter,
+        targets=list(names),
+        adapted_modules=len(plan.modules),
+        qubits=qubits,
+        qnn_layers=qnn_layers,
+        lora_rank=plan.lora_rank,
+        lora_rank_pattern=plan.lora_rank_pattern,
+        mlp_hidden=plan.mlp_hidden,
+        trainable_params=adapted.trainable_count(),
+        trainable_params_by_adapter=dict(plan.counts),
+        steps=steps,
+        seq_len=seq_len,
+        batch=batch,
+        lr=lr,
+        seed=seed,
+        device=str(dev),
+        text=text_desc,
+        train_windows=int(train.shape[0]),
+        val_windows=int(val.shape[0]),
+        eval_windows=int(evaluation.shape[0]),
+        perplexity_before=before["eval"],
+        perplexity_after=after_eval,
+        perplexity_validation_before=before["val"],
+        perplexity_validation_after=after_val,
+        train_loss=losses,
+        seconds_per_step=sum(timed) / len(timed),
+        seconds_first_step=step_s[0],
+        quantum_seconds_per_step=core_per_step if adapter == "quantum" else 0.0,
         adapter_core_seconds_per_step=core_per_step if adapter != "lora" else 0.0,
         circuits_per_step=circuits.circuits_per_step if circuits else None,
         circuits_per_generated_token=circuits.circuits_per_generated_token if circuits else None,
-        circuit_formula=circuits.formula() if circuits else None, projected_qpu_per_step=projected,
-        seconds=0.0, perplexity_eval_text=after_text, perplexity_eval_text_before=before.get("text"),
-        eval_text=str(eval_text) if eval_text is not None else None, notes=notes,
+        circuit_formula=circuits.formula() if circuits else None,
+        projected_qpu_per_step=projected,
+        seconds=0.0,
+        perplexity_eval_text=after_text,
+        perplexity_eval_text_before=before.get("text"),
+        eval_text=str(eval_text) if eval_text is not None else None,
+        notes=notes,
     )
     if save is not None:
         stage(f"saving the adapter to {save}")
         meta = {
-            "model": loaded.name, "seed": seed, "seq_len": seq_len, "eval_windows": eval_windows,
-            "perplexity_after": after_eval, "trained": {"steps": steps, "batch": batch, "lr": lr},
+            "model": loaded.name,
+            "seed": seed,
+            "seq_len": seq_len,
+            "eval_windows": eval_windows,
+            "perplexity_after": after_eval,
+            "trained": {"steps": steps, "batch": batch, "lr": lr},
         }
         result.saved = str(save_adapter(adapted, save, meta))
     result.seconds = time.perf_counter() - t_start
@@ -385,8 +445,13 @@ def _ledger_qpu(circuits: CircuitCount, qubits: int, steps: int) -> None:
     ledger = current_ledger()
     if ledger is not None:
         ledger.add_qpu(
-            "superconducting", qubits, circuits.two_qubit_depth, circuits.shots, circuits=circuits.circuits_per_step,
-            iterations=steps, label="quantum adapters: training circuits on a QPU (projected, parameter shift)",
+            "superconducting",
+            qubits,
+            circuits.two_qubit_depth,
+            circuits.shots,
+            circuits=circuits.circuits_per_step,
+            iterations=steps,
+            label="quantum adapters: training circuits on a QPU (projected, parameter shift)",
         )
 
 

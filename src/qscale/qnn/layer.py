@@ -201,13 +201,14 @@ class QuantumLayer(nn.Module):
         check_memory(n, B, self.dtype, x.device, copies=state_copies(self.n_layers), what="QuantumLayer batch")
         plan = self._plan(x.device)
         U = layer_rotations(self._ansatz, weights, self.dtype)
+        w3 = weights.unsqueeze(-1) if self._ansatz.squeeze else weights
         if self.encoding == "amplitude":
-            return plan.run(U, psi0=amplitude_state(x, n, self.dtype)).T
+            return plan.run(w3, U, psi0=amplitude_state(x, n, self.dtype)).T
         E0 = self._encoding_gates(x if slots is None else slots[:, 0])  # (n, 2, 2, B)
         enc: list[torch.Tensor | None] | None = None
         if self.reupload:
             enc = [E0 if slots is None else self._encoding_gates(slots[:, s]) for s in range(self.n_layers)]
-        return plan.run(U, v0=E0[:, :, 0, :], enc=enc).T
+        return plan.run(w3, U, v0=E0[:, :, 0, :], enc=enc).T
 
     def _encoding_gates(self, x: torch.Tensor) -> torch.Tensor:
         """(n, 2, 2, B) encoding gate of every qubit (identity where there is no feature)."""
