@@ -20,7 +20,15 @@ from qscale import __version__
 from qscale.energy.ledger import ledger_scope
 from qscale.errors import QscaleUserError
 from qscale.io import atomic_write_text, dumps
-from qscale.study import generative_stage, outlook_stage, qaoa_stage, qpca_stage, quantization_stage, site_stage
+from qscale.study import (
+    generative_stage,
+    outlook_stage,
+    qaoa_stage,
+    qnn_stage,
+    qpca_stage,
+    quantization_stage,
+    site_stage,
+)
 from qscale.study.report import render_report
 from qscale.study.schema import StudyConfig, to_toml
 from qscale.study.stage import StageOutput
@@ -31,6 +39,7 @@ STAGES: list[tuple[str, Callable]] = [
     ("quantization", quantization_stage.run),
     ("qpca", qpca_stage.run),
     ("generative", generative_stage.run),
+    ("qnn", qnn_stage.run),
     ("site", site_stage.run),
     ("outlook", outlook_stage.run),
 ]

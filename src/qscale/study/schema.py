@@ -15,6 +15,7 @@ from qscale.errors import QscaleUserError
 from qscale.study.config import QAOAStage, Strict, StudySection
 from qscale.study.generative_stage import GenerativeStage
 from qscale.study.outlook_stage import OutlookStage
+from qscale.study.qnn_stage import QNNStage
 from qscale.study.qpca_stage import QPCAStage
 from qscale.study.quantization_stage import QuantizationStage
 from qscale.study.site_stage import SiteStage
@@ -26,6 +27,7 @@ class StudyConfig(Strict):
     quantization: QuantizationStage = Field(default_factory=QuantizationStage)
     qpca: QPCAStage = Field(default_factory=QPCAStage)
     generative: GenerativeStage = Field(default_factory=GenerativeStage)
+    qnn: QNNStage = Field(default_factory=QNNStage)
     site: SiteStage = Field(default_factory=SiteStage)
     outlook: OutlookStage = Field(default_factory=OutlookStage)
 
