@@ -100,13 +100,20 @@ def rotation_matrices(name: str, angles: torch.Tensor, dtype: torch.dtype) -> to
     return torch.complex(re, im).to(dtype).reshape(*angles.shape, 2, 2)
 
 
+def mm2(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a @ b for batches of 2x2 matrices, elementwise: tiny batched matmuls would go to a threaded BLAS call
+    whose thread start-up costs far more than the 8 multiplications."""
+    a0, a1 = a[..., :, 0:1], a[..., :, 1:2]  # columns of a
+    return a0 * b[..., 0:1, :] + a1 * b[..., 1:2, :]
+
+
 def layer_rotations(ansatz: Ansatz, weights: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """(L, n, 2, 2): the single-qubit unitary of every layer and qubit (product of its rotations)."""
     w = weights.unsqueeze(-1) if ansatz.squeeze else weights
     u = None
     for k, name in enumerate(ansatz.rotations):
         r = rotation_matrices(name, w[..., k], dtype)
-        u = r if u is None else r @ u
+        u = r if u is None else mm2(r, u)
     return u
 
 
@@ -121,7 +128,7 @@ def encoding_matrices(encoding: str, x: torch.Tensor, dtype: torch.dtype) -> tor
         return rotation_matrices("ry", x, dtype)
     if encoding == "angle_z":
         h = torch.as_tensor(_H, dtype=dtype, device=x.device)
-        return rotation_matrices("rz", x, dtype) @ h
+        return mm2(rotation_matrices("rz", x, dtype), h.expand(*x.shape, 2, 2))
     raise ValueError(encoding)
 
 

@@ -15,6 +15,7 @@ weights and inputs by ordinary autograd ops, so the chain rule to weights and in
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
@@ -37,21 +38,56 @@ def _chunks(n: int, B: int, itemsize: int, device: torch.device) -> list[slice]:
     if device.type != "cpu":
         return [slice(0, B)]
     size = max(1, min(B, CHUNK_BYTES // (itemsize * 2**n)))
+    threads = torch.get_num_threads()
+    if threads > 1:  # at least one chunk per thread
+        size = min(size, -(-B // threads))
     return [slice(s, min(s + size, B)) for s in range(0, B, size)]
 
 
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _one_thread(fn, arg):
+    torch.set_num_threads(1)  # this worker's OpenMP team and MKL: one thread each
+    return fn(arg)
+
+
+def map_chunks(fn, chunks: list[slice], device: torch.device) -> list:
+    """Run fn on every chunk; on CPU, chunks go to parallel workers that are single-threaded inside.
+
+    Small GEMMs split across OpenMP threads wait at a barrier after every op, which on a loaded (or
+    small) machine costs far more than the op itself; independent chunks per thread have no barrier.
+    """
+    threads = torch.get_num_threads()
+    if device.type != "cpu":
+        return [fn(c) for c in chunks]
+    if threads <= 1 or len(chunks) == 1:
+        try:
+            torch.set_num_threads(1)
+            return [fn(c) for c in chunks]
+        finally:
+            torch.set_num_threads(threads)
+    pool = _POOLS.get(threads)
+    if pool is None:
+        pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="qscale-qnn")
+    try:
+        return list(pool.map(lambda c: _one_thread(fn, c), chunks))
+    finally:
+        torch.set_num_threads(threads)
+
+
 class FusedCircuit(torch.autograd.Function):
-    """(2^n, B) final state of `program` applied to hi ⊗ lo (product state) or to psi0."""
+    """`program` applied to hi ⊗ lo (product state) or to psi0: the final (2^n, B) state, or with `signs`
+    (n_out, 2^n) the I/Z read-out signs @ |ψ|² (n_out, B) directly."""
 
     @staticmethod
-    def forward(ctx, plan, program: list[Op], hi, lo, psi0, *params):
+    def forward(ctx, plan, program: list[Op], signs, hi, lo, psi0, *params):
         n = plan.n
-        B = (psi0 if psi0 is not None else hi).shape[-1]
-        dtype = (psi0 if psi0 is not None else hi).dtype
-        out = torch.empty((2**n, B), dtype=dtype, device=plan.device)
-        saved: list[list[torch.Tensor]] = []
-        chunks = _chunks(n, B, out.element_size(), out.device)
-        for sl in chunks:
+        first = psi0 if psi0 is not None else hi
+        B, device = first.shape[-1], first.device
+        chunks = _chunks(n, B, first.element_size(), device)
+
+        def run(sl: slice):
             psi = psi0[:, sl] if psi0 is not None else (hi[:, None, sl] * lo[None, :, sl]).reshape(2**n, -1)
             keep: list[torch.Tensor] = []
             for i, op in enumerate(program):
@@ -64,55 +100,74 @@ class FusedCircuit(torch.autograd.Function):
                 else:
                     keep.append(psi)
                     psi = _gemm(psi, params[op.k], n, op.a, op.b, transpose=False)
-            out[:, sl] = psi
-            saved.append(keep)
-        ctx.plan, ctx.program, ctx.chunks, ctx.saved_states = plan, program, chunks, saved
+            if signs is None:
+                return keep, psi
+            keep.append(psi)
+            r = torch.view_as_real(psi).reshape(2**n, -1)
+            return keep, (signs @ (r * r)).reshape(signs.shape[0], -1, 2).sum(-1)
+
+        done = map_chunks(run, chunks, device)
+        ctx.plan, ctx.program, ctx.chunks = plan, program, chunks
+        ctx.saved_states = [keep for keep, _ in done]
         ctx.product = psi0 is None
-        ctx.save_for_backward(hi, lo, *params)
-        return out
+        ctx.save_for_backward(signs, hi, lo, *params)
+        return torch.cat([o for _, o in done], dim=1)
 
     @staticmethod
     def backward(ctx, grad_out):
         plan, program = ctx.plan, ctx.program
         n = plan.n
-        hi, lo, *params = ctx.saved_tensors
-        grads: list[torch.Tensor | None] = [None] * len(params)
-        for k, p in enumerate(params):
-            if ctx.needs_input_grad[5 + k]:
-                grads[k] = torch.zeros_like(p)
-        g_hi = torch.empty_like(hi) if ctx.product and ctx.needs_input_grad[2] else None
-        g_lo = torch.empty_like(lo) if ctx.product and ctx.needs_input_grad[3] else None
-        g_psi0 = torch.empty_like(grad_out) if not ctx.product and ctx.needs_input_grad[4] else None
-        for sl, keep in zip(ctx.chunks, ctx.saved_states, strict=True):
-            lam = grad_out[:, sl].contiguous()
+        signs, hi, lo, *params = ctx.saved_tensors
+        want = [ctx.needs_input_grad[6 + k] for k in range(len(params))]
+        want_hi = ctx.product and ctx.needs_input_grad[3]
+        want_lo = ctx.product and ctx.needs_input_grad[4]
+        want_psi0 = not ctx.product and ctx.needs_input_grad[5]
+
+        def run(args):
+            sl, keep = args
+            grads: list[torch.Tensor | None] = [None] * len(params)
             j = len(keep)
+            if signs is None:
+                lam = grad_out[:, sl].contiguous()
+            else:  # d(signs @ |ψ|²): λ = 2ψ · (signsᵀ g)
+                j -= 1
+                gp = signs.T @ grad_out[:, sl]
+                lam = keep[j] * (2 * gp)
             for i in range(len(program) - 1, -1, -1):
                 op = program[i]
                 if op.kind == "gemm" or (op.kind == "diag" and not _next_is_gemm(program, i)):
                     j -= 1
                 if op.kind == "gemm":
-                    x = keep[j]
-                    if grads[op.k] is not None:
-                        grads[op.k] += _gemm_grad(lam, x, n, op.a, op.b)
+                    if want[op.k]:
+                        g = _gemm_grad(lam, keep[j], n, op.a, op.b)
+                        grads[op.k] = g if grads[op.k] is None else grads[op.k] + g
                     lam = _gemm(lam, params[op.k], n, op.a, op.b, transpose=True)
                 elif op.kind == "diag":
                     c = params[op.k]
-                    if grads[op.k] is not None:
+                    if want[op.k]:
                         # χ = c·u is saved (the next GEMM's input, or kept after a trailing diagonal):
                         # dL/dc = Σ_b conj(u)·λ = c · Σ_b conj(χ)·λ since |c| = 1
-                        grads[op.k] += c * torch.linalg.vecdot(keep[j], lam, dim=1)
+                        g = c * torch.linalg.vecdot(keep[j], lam, dim=1)
+                        grads[op.k] = g if grads[op.k] is None else grads[op.k] + g
                     lam = lam * c.conj()[:, None]
                 else:
                     lam = lam.index_select(0, plan.perms[op.a][1])
-            if g_psi0 is not None:
-                g_psi0[:, sl] = lam
-            if g_hi is not None or g_lo is not None:
+            g_hi = g_lo = None
+            if want_hi or want_lo:
                 lam3 = lam.reshape(hi.shape[0], lo.shape[0], -1)
-                if g_hi is not None:
-                    g_hi[:, sl] = torch.linalg.vecdot(lo[None, :, sl], lam3, dim=1)
-                if g_lo is not None:
-                    g_lo[:, sl] = torch.linalg.vecdot(hi[:, None, sl], lam3, dim=0)
-        return (None, None, g_hi, g_lo, g_psi0, *grads)
+                g_hi = torch.linalg.vecdot(lo[None, :, sl], lam3, dim=1) if want_hi else None
+                g_lo = torch.linalg.vecdot(hi[:, None, sl], lam3, dim=0) if want_lo else None
+            return grads, g_hi, g_lo, (lam if want_psi0 else None)
+
+        done = map_chunks(run, list(zip(ctx.chunks, ctx.saved_states, strict=True)), grad_out.device)
+        grads = []
+        for k in range(len(params)):
+            parts = [d[0][k] for d in done if d[0][k] is not None]
+            grads.append(torch.stack(parts).sum(0) if parts else None)
+        g_hi = torch.cat([d[1] for d in done], dim=1) if want_hi else None
+        g_lo = torch.cat([d[2] for d in done], dim=1) if want_lo else None
+        g_psi0 = torch.cat([d[3] for d in done], dim=1) if want_psi0 else None
+        return (None, None, None, g_hi, g_lo, g_psi0, *grads)
 
 
 def _next_is_gemm(program: list[Op], i: int) -> bool:

@@ -83,9 +83,8 @@ class ExactPlan:
         self.k_post = [k for k in range(self.k_ry + 1, len(rot)) if rot[k] == "rz"]
         assert len(self.k_pre) + len(self.k_post) + 1 == len(rot), "ansatz must be RZ* RY RZ* per qubit"
         x = np.arange(2**n, dtype=np.int64)
-        bits = (x[:, None] >> np.arange(n)[None, :]) & 1
-        # RZ(φ) on every qubit = exp(-i/2 Σ_q φ_q z_q(y)) with z_q = ±1: phase = zsign @ φ
-        self.zsign = torch.as_tensor(-0.5 * (1.0 - 2.0 * bits), dtype=rdtype, device=device)
+        # RZ(φ) on every qubit = exp(-i/2 Σ_q φ_q z_q(y)) with z_q = ±1 (see `rz_phase`)
+        self.zsign = torch.tensor([-0.5, 0.5], dtype=rdtype, device=device)
         self.perms: list[tuple[torch.Tensor, torch.Tensor] | None] = []
         self.signs: list[torch.Tensor | None] = []
         tables = [entangler_table(ansatz.entangler(layer, n), n) for layer in range(n_layers)]
@@ -183,17 +182,26 @@ class ExactPlan:
             out = out + w[layer, :, k]
         return out
 
+    def rz_phase(self, angles: torch.Tensor) -> torch.Tensor:
+        """(2^n,) phase of RZ(angles[q]) on every qubit q: Σ_q -angles[q]/2 · z_q(y), built as outer sums
+        of per-qubit (−φ/2, +φ/2) pairs (qubit 0 varies fastest), never as a 2^n x n table."""
+        out = None
+        for q in range(self.n - 1, -1, -1):
+            pair = self.zsign * angles[q]
+            out = pair if out is None else (out[:, None] + pair[None, :]).reshape(-1)
+        return out
+
     def _diagonal(self, w: torch.Tensor, layer: int, post_pending: bool, last: bool) -> torch.Tensor | None:
         """Phase/sign vector (2^n, 1) applied after the gather of `layer`'s entangler: entangler signs,
         this layer's post-RZ (permuted, when still pending) and the next layer's pre-RZ."""
         phase = None
         post = self._angles(w, layer, self.k_post) if post_pending else None
         if post is not None:
-            p = self.zsign @ post
+            p = self.rz_phase(post)
             phase = p if self.perms[layer] is None else p.index_select(0, self.perms[layer][0])
         pre = None if last else self._angles(w, layer + 1, self.k_pre)
         if pre is not None:
-            phase = self.zsign @ pre if phase is None else phase + self.zsign @ pre
+            phase = self.rz_phase(pre) if phase is None else phase + self.rz_phase(pre)
         sign = self.signs[layer]
         if phase is None:
             return None if sign is None else sign.to(self.dtype)
@@ -225,7 +233,7 @@ class ExactPlan:
         if amplitude:
             pre = self._angles(w, 0, self.k_pre)
             if pre is not None:
-                p = self.zsign @ pre
+                p = self.rz_phase(pre)
                 diag(torch.complex(torch.cos(p), torch.sin(p)))
             ry(0)
             post_pending = True
@@ -281,9 +289,11 @@ class ExactPlan:
         ops, params = self.program(w, amplitude=v0 is None)
         hi = lo = None
         if v0 is not None:
-            hi, lo = self.product_halves(torch.einsum("qac,qcb->qab", U[0], v0))
+            hi, lo = self.product_halves(_apply2(U[0], v0))
         if fused:
-            psi = FusedCircuit.apply(self, ops, hi, lo, psi0, *params)
+            if self.fold_last:  # I/Z read-out fused into the chunks
+                return FusedCircuit.apply(self, ops, self.tables[0][2], hi, lo, psi0, *params)
+            psi = FusedCircuit.apply(self, ops, None, hi, lo, psi0, *params)
         else:
             psi = psi0 if v0 is None else (hi[:, None, :] * lo[None, :, :]).reshape(2**self.n, -1)
             for op in ops:
@@ -297,13 +307,18 @@ class ExactPlan:
 
     def _run_reupload(self, U: torch.Tensor, v0: torch.Tensor, enc: list[torch.Tensor | None]) -> torch.Tensor:
         """Re-uploading: per-sample gates Rot_l · E_l(x) before every layer, applied qubit by qubit."""
-        psi = self.product_state(torch.einsum("qac,qcb->qab", U[0], v0))
+        psi = self.product_state(_apply2(U[0], v0))
         for layer in range(self.n_layers):
             if layer > 0:
                 psi = self.apply_per_sample(psi, torch.einsum("qac,qcdb->qadb", U[layer], enc[layer]))
             if not (self.fold_last and layer == self.n_layers - 1):
                 psi = self.entangle(psi, layer)
         return self.expectations(psi)
+
+
+def _apply2(U: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """(n, 2, B) = U (n, 2, 2) applied to v (n, 2, B), elementwise (no threaded BLAS call for 2x2 blocks)."""
+    return U[:, :, 0:1] * v[:, 0:1, :] + U[:, :, 1:2] * v[:, 1:2, :]
 
 
 def state_copies(n_layers: int) -> int:
