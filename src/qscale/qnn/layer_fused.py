@@ -5,7 +5,10 @@ row gathers (CNOT patterns) and diagonal phase vectors. Autograd through those o
 is the reference) but allocates a fresh full state for every op and intermediate gradient, and at 16
 qubits a 128 MiB state per op means page faults on every allocation. Here:
 - the batch is cut into chunks of at most `CHUNK_BYTES` of state, so each chunk's working set stays
-  in cache and its buffers are recycled by the allocator instead of being mapped afresh;
+  in cache and its buffers are recycled by the allocator instead of being mapped afresh; on CPU the
+  chunks run on one single-threaded worker per torch thread (`map_chunks`), so no op waits at a
+  thread barrier;
+- with an I/Z read-out, signs @ |ψ|² is computed inside the chunk too (λ = 2ψ·signsᵀg backward);
 - the forward saves only what the backward needs (the input of every GEMM block);
 - the backward applies the transposed blocks and inverse gathers into two scratch buffers, and forms
   the parameter gradients with one GEMM per block (dM = λ Xᵀ) and one batched dot per diagonal.

@@ -14,12 +14,12 @@ CNOT/CZ entangler, and the simulation exploits that:
 - each CNOT pattern is one precomputed row gather (its backward is the inverse gather);
 - the read-out is |ψ|² times a ±1 table; for I/Z read-outs the last layer's RZ and entangler are folded
   into that table, since diagonals do not change |ψ|².
-Autograd differentiates through these few large ops.
+`program` lists those ops; `layer_fused.FusedCircuit` runs them with a hand-written backward (`run(...,
+fused=False)` runs the same program through plain autograd ops, as the reference). Data re-uploading
+puts per-sample gates between layers and takes the simpler qubit-by-qubit path (`_run_reupload`).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
@@ -332,7 +332,3 @@ def amplitude_state(x: torch.Tensor, n: int, dtype: torch.dtype) -> torch.Tensor
     pad = torch.nn.functional.pad(x, (0, 2**n - x.shape[1]))
     norm = torch.linalg.vector_norm(pad, dim=1, keepdim=True)
     return (pad / norm).T.to(dtype)
-
-
-def n_groups(n: int, group: int) -> int:
-    return math.ceil(n / group)
