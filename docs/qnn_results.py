@@ -104,15 +104,27 @@ def finetune(args: argparse.Namespace) -> None:
             one(adapter, best["lr"], seed)
 
 
+def _mlp_hidden(args: argparse.Namespace) -> int:
+    """The MLP head's hidden width for these settings (part of a run's identity: it changed once)."""
+    from qscale.llm.embeddings import EMBEDDING_DIM
+    from qscale.qnn.classify import match_hidden
+    from qscale.qnn.docstrings import stdlib_docstrings
+
+    return match_hidden(EMBEDDING_DIM, args.classify_qubits, len(stdlib_docstrings().classes), args.classify_layers)
+
+
 def classify(args: argparse.Namespace) -> None:
     from qscale.qnn.classify import run_classify
 
     data = _load(CLASSIFY_JSON)
     data.setdefault("machines", []).append(machine())
+    hidden = _mlp_hidden(args)
     for seed in range(args.classify_seeds):
         for head in HEADS:
             want = {"head": head, "qubits": args.classify_qubits, "qnn_layers": args.classify_layers, "seed": seed,
                     "epochs": args.epochs, "max_examples": args.max_examples}  # fmt: skip
+            if head == "mlp":
+                want["mlp_hidden"] = hidden
             if any(_same(r, want) for r in data["runs"]):
                 continue
             print(f"{head} head seed {seed}", file=sys.stderr, flush=True)
@@ -179,8 +191,10 @@ def finetune_tables(args: argparse.Namespace) -> str:
 
 def classify_tables(args: argparse.Namespace) -> str:
     data = _load(CLASSIFY_JSON)
+    hidden = _mlp_hidden(args)
     runs = [r for r in data["runs"] if r["qubits"] == args.classify_qubits and r["epochs"] == args.epochs
-            and r.get("max_examples") == args.max_examples]  # fmt: skip
+            and r["qnn_layers"] == args.classify_layers and r.get("max_examples") == args.max_examples
+            and (r["head"] != "mlp" or r["mlp_hidden"] == hidden)]  # fmt: skip
     if not runs:
         return "_No classifier runs recorded yet._\n"
     rows = []

@@ -20,7 +20,7 @@ def test_quick_stage_reports_heads_and_adapters():
     assert q["circuits_per_step"] > 0 and q["projected_qpu_per_step"]["kind"] == "projected"
     assert s["finetune"]["lora"]["circuits_per_step"] is None
     assert len(out.figures) == 2 and all(f.png.startswith(b"\x89PNG") for f in out.figures)
-    assert len(out.tables) == 2 and any("projected" in n for n in out.notes) and messages
+    assert len(out.tables) == 2 and any("projected" in n.lower() for n in out.notes) and messages
 
 
 def test_config_rejects_bad_values():

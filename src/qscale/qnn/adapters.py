@@ -3,7 +3,7 @@
 Every adapter leaves the frozen weight W alone and adds a trainable low-width path:
 
     quantum:  h = W·x + B·Q(angles(A·x))    Q = QuantumLayer on n qubits (<Z_i> read-out, n outputs)
-    mlp:      h = W·x + B·M(A·x)            M = tanh MLP n -> k -> n (a Houlsby-style bottleneck adapter)
+    mlp:      h = W·x + B·M(A·x)            M = tanh MLP n -> k -> n (a bottleneck adapter with a small MLP)
     lora:     h = W·x + (α/r)·B·A·x         through the `peft` library, not re-implemented
 
 A: d_in -> n and B: n -> d_out carry no bias; B starts at zero, so a freshly adapted model computes exactly
@@ -15,8 +15,10 @@ onto the same state, and the gradient through cos/sin of a large angle oscillate
 angle in (−π/2, π/2), where the encoding is injective and smooth, and is linear near 0, where A·x starts.
 
 Sizes are matched by count, not by name: the quantum adapter with (n qubits, L circuit layers) sets the target
-count; the LoRA rank and the MLP's hidden width are the integers whose counts come closest to it, and
-`plan_adapters` refuses a plan whose counts differ by more than 5 %.
+count. LoRA's rank is the one whose count comes closest to it. The MLP's hidden width is k = n (the plain
+n -> n -> n MLP) whenever that stays within 5 %, which it does unless the model is tiny; only otherwise is k the
+width of closest count. (The closest count alone would give k = 2 for n = 8, L = 2: a 2-unit information
+bottleneck, a strawman rather than a baseline.) `plan_adapters` refuses a plan whose counts differ by over 5 %.
 
 The quantum core runs once per adapter call on all B·T token rows (one batched circuit simulation), and a
 `CoreTimer` records the seconds spent inside it, forward and backward, through `TimedCore`.
@@ -29,7 +31,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,14 @@ def _lora_ranks(names: list[str], shapes: list[tuple[int, int]], ref: int) -> tu
     return rank, pattern
 
 
+def match_mlp_hidden(width: int, ref: int, count: Callable[[int], int]) -> int:
+    """Hidden width of the MLP core: `width` itself when its count is within MATCH_TOLERANCE of `ref`, else the
+    width of closest count (see the module docstring for why not always the closest)."""
+    if abs(count(width) - ref) <= MATCH_TOLERANCE * ref:
+        return width
+    return min(range(1, 4 * width + 2), key=lambda k: abs(count(k) - ref))
+
+
 def target_modules(model: nn.Module, targets: Sequence[str]) -> list[tuple[str, nn.Linear]]:
     """(name, module) of every nn.Linear whose last name part is one of `targets`, in model order."""
     found = [
@@ -177,7 +187,7 @@ def plan_adapters(
     shapes = [(mod.in_features, mod.out_features) for _, mod in found]
     ref = adapter_params("quantum", shapes, n, layers)
     rank, pattern = _lora_ranks([name for name, _ in found], shapes, ref)
-    hidden = min(range(1, 4 * n * layers + 2), key=lambda k: abs(adapter_params("mlp", shapes, n, size=k) - ref))
+    hidden = match_mlp_hidden(n, ref, lambda k: adapter_params("mlp", shapes, n, size=k))
     plan = AdapterPlan(
         kind=kind,
         targets=names,

@@ -6,7 +6,8 @@ the same projection and read-out and replace the circuit:
 
     quantum:  z = P·e;  y = R·Q((π/2)·tanh(z))      Q = QuantumLayer(n qubits, L layers), <Z_i> read-out
     linear:   z = P·e;  y = R·z                      (3·L·n parameters fewer: within 5 % at these sizes)
-    mlp:      z = P·e;  y = R·tanhMLP(z)             (hidden width chosen to match the quantum count)
+    mlp:      z = P·e;  y = R·tanhMLP(z)             tanh MLP n -> n -> n (within 5 % of the quantum count;
+                                                     `adapters.match_mlp_hidden`)
 
 Protocol, identical for every head: embeddings standardised with the training split's mean and deviation;
 AdamW on minibatches, a fixed number of epochs; after each epoch the validation split (its own modules)
@@ -27,7 +28,15 @@ import torch
 from torch import nn
 
 from qscale.errors import QscaleUserError
-from qscale.qnn.adapters import MATCH_TOLERANCE, AngleQuantum, CoreTimer, TanhMLP, TimedCore, check_count
+from qscale.qnn.adapters import (
+    MATCH_TOLERANCE,
+    AngleQuantum,
+    CoreTimer,
+    TanhMLP,
+    TimedCore,
+    check_count,
+    match_mlp_hidden,
+)
 from qscale.qnn.docstrings import EMBEDDING_NOTE, SPLITS, docstring_embeddings, stdlib_docstrings, subset
 
 HEADS = ("quantum", "linear", "mlp")
@@ -54,11 +63,9 @@ def head_params(head: str, dim: int, width: int, classes: int, n_layers: int = 1
 
 
 def match_hidden(dim: int, width: int, classes: int, n_layers: int) -> int:
-    """Hidden width of the MLP core whose head count comes closest to the quantum head's."""
+    """Hidden width of the MLP core: n when within 5 % of the quantum head's count (as for the adapters)."""
     ref = head_params("quantum", dim, width, classes, n_layers)
-    return min(
-        range(1, 4 * width * n_layers + 2), key=lambda k: abs(head_params("mlp", dim, width, classes, hidden=k) - ref)
-    )
+    return match_mlp_hidden(width, ref, lambda k: head_params("mlp", dim, width, classes, hidden=k))
 
 
 class Head(nn.Module):
