@@ -411,8 +411,8 @@ def render_section(runs: list[dict[str, Any]]) -> str:
             lines.append(f"| {r['n']} | {r.get('device', 'cpu')} | " + " | ".join(cells) + " |")
         lines += ["", "qscale's arithmetic (forward + backward, FLOPs of its own program):", ""]
         lines += [
-            "| n | device | MFLOP/sample | GFLOP/s | fraction of assumed FP32 peak |",
-            "|---:|:---|---:|---:|---:|",
+            "| n | device | MFLOP/sample | GFLOP/s (wall) | fraction of assumed FP32 peak | GFLOP per CPU-second |",
+            "|---:|:---|---:|---:|---:|---:|",
         ]
         for r in d["rows"]:
             q = r["results"].get("qscale", {})
@@ -421,7 +421,8 @@ def render_section(runs: list[dict[str, Any]]) -> str:
             gf = q["flops_per_sample"]["total"] * q["samples_per_s"] / 1e9
             frac = f"{gf / pk['gflops']:.2f}" if pk.get("gflops") and r.get("device", "cpu") == "cpu" else "—"
             mflop = q["flops_per_sample"]["total"] / 1e6
-            lines.append(f"| {r['n']} | {r.get('device', 'cpu')} | {mflop:.2f} | {gf:.1f} | {frac} |")
+            gf_cpu = q["flops_per_sample"]["total"] * q["samples_per_cpu_s"] / 1e9
+            lines.append(f"| {r['n']} | {r.get('device', 'cpu')} | {mflop:.2f} | {gf:.1f} | {frac} | {gf_cpu:.1f} |")
         lines += ["", "Versions and what each timing covers:", ""]
         seen = set()
         for r in d["rows"]:
@@ -483,9 +484,9 @@ def main() -> None:
     if args.render:
         render_docs()
         return
-    set_threads(args.threads)
     if args.worker:
         job = json.loads(Path(args.job).read_text())
+        set_threads(job["threads"])  # before any simulator library is imported (OpenMP reads it at load)
         res = _run_worker_here(args.worker, job)
         for k in ("out", "grad"):
             path = Path(job["out_dir"]) / f"{args.worker}-{k}.npy"
@@ -493,6 +494,7 @@ def main() -> None:
             res[f"{k}_file"] = str(path)
         emit(res)
         return
+    set_threads(args.threads)
     sims = SIMULATORS if not args.only else tuple(s.strip() for s in args.only.split(",") if s.strip())
     bad = [s for s in sims if s not in SIMULATORS]
     if bad:

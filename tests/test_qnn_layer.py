@@ -277,6 +277,7 @@ def test_fused_backward_equals_autograd_reference(monkeypatch, encoding, ansatz,
     import qscale.qnn.layer_fused as fused
 
     monkeypatch.setattr(fused, "CHUNK_BYTES", 3 * 2**5 * 16)  # 3 samples per chunk at 5 qubits
+    monkeypatch.setattr(fused, "MIN_CHUNK", 1)
     layer = QuantumLayer(5, 3, encoding=encoding, ansatz=ansatz, readout=readout, dtype=torch.complex128, seed=27)
     n_in = 20 if encoding == "amplitude" else 5
     x = _inputs(layer, 7, n_in, seed=28) + (2.0 if encoding == "amplitude" else 0.0)

@@ -200,6 +200,7 @@ class QuantumLayer(nn.Module):
         n, B = self.n_qubits, x.shape[0]
         check_memory(n, B, self.dtype, x.device, copies=state_copies(self.n_layers), what="QuantumLayer batch")
         plan = self._plan(x.device)
+        weights = weights.to(real_dtype(self.dtype))  # e.g. after module.double() on a complex64 layer
         U = layer_rotations(self._ansatz, weights, self.dtype)
         w3 = weights.unsqueeze(-1) if self._ansatz.squeeze else weights
         if self.encoding == "amplitude":

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 
 CHUNK_BYTES = 2 * 2**20  # CPU: about one core's L2; CUDA runs the whole batch at once
+MIN_CHUNK = 32
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Op:
 def _chunks(n: int, B: int, itemsize: int, device: torch.device) -> list[slice]:
     if device.type != "cpu":
         return [slice(0, B)]
-    size = max(1, min(B, CHUNK_BYTES // (itemsize * 2**n)))
+    # at least MIN_CHUNK samples, so the lowest qubit block's GEMM still has 2·MIN_CHUNK columns
+    size = max(1, min(B, max(MIN_CHUNK, CHUNK_BYTES // (itemsize * 2**n))))
     threads = torch.get_num_threads()
     if threads > 1:  # at least one chunk per thread
         size = min(size, -(-B // threads))
@@ -150,7 +152,7 @@ class FusedCircuit(torch.autograd.Function):
                     if want[op.k]:
                         # χ = c·u is saved (the next GEMM's input, or kept after a trailing diagonal):
                         # dL/dc = Σ_b conj(u)·λ = c · Σ_b conj(χ)·λ since |c| = 1
-                        g = c * torch.linalg.vecdot(keep[j], lam, dim=1)
+                        g = c * _row_dot(keep[j], lam)
                         grads[op.k] = g if grads[op.k] is None else grads[op.k] + g
                     lam = lam * c.conj()[:, None]
                 else:
@@ -175,6 +177,17 @@ class FusedCircuit(torch.autograd.Function):
 
 def _next_is_gemm(program: list[Op], i: int) -> bool:
     return i + 1 < len(program) and program[i + 1].kind == "gemm"
+
+
+def _row_dot(chi: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """Σ_b conj(χ[y, b])·λ[y, b] for every row y, as one batched GEMM of 2x2 Gram matrices on the real views
+    (no conjugated or multiplied copy of the state, unlike vecdot)."""
+    a = torch.view_as_real(chi)
+    b = torch.view_as_real(lam)
+    if not b.is_contiguous():
+        b = b.contiguous()
+    G = torch.bmm(a.transpose(1, 2), b)  # (N, 2, 2): [[Σ χr λr, Σ χr λi], [Σ χi λr, Σ χi λi]]
+    return torch.complex(G[:, 0, 0] + G[:, 1, 1], G[:, 0, 1] - G[:, 1, 0])
 
 
 def _gemm(psi: torch.Tensor, m: torch.Tensor, n: int, lo: int, hi: int, transpose: bool) -> torch.Tensor:
