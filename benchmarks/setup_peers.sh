@@ -2,11 +2,15 @@
 # Creates the isolated virtual environments of the peer simulators, never touching the project's .venv:
 #   .bench-venvs/peers : qiskit-aer and PennyLane lightning.qubit (exact pins in requirements-peers.txt)
 #   .bench-venvs/qokit : QOKit, which pins exact numpy/numba/qiskit versions of its own
+#   .bench-venvs/torchquantum : TorchQuantum 0.1.8 (benchmarks/qnn_layer.py); its wheel declares qiskit<1,
+#     tensorflow, pyscf, torchvision, ...: it goes in with --no-deps beside what `import torchquantum` needs
+#     (requirements-torchquantum.txt); torchvision is left out (PyPI's wheels need CUDA torch) and the
+#     benchmark worker stubs the dataset-only import
 # QOKit's PyPI wheel ships its C simulator as a setuptools extension that qokit.fur never finds
 # (it looks for qokit/fur/c/csim/libcsim.so), so its fastest CPU backend ("c") would be silently off.
 # We build libcsim.so from the C sources in the installed package with OpenMP, as QOKit's own makefile does
 # (plus -O3 -march=native), so QOKit is measured at its best on this machine.
-# Usage: benchmarks/setup_peers.sh [peers|qokit|all]   (idempotent: a finished venv is left alone)
+# Usage: benchmarks/setup_peers.sh [peers|qokit|torchquantum|all]   (idempotent: a finished venv is left alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HERE=benchmarks
@@ -54,7 +58,7 @@ PY
   echo "[setup_peers] qokit: built $csim/libcsim.so (gcc -O3 -march=native -fopenmp)" >&2
 }
 
-for name in peers qokit; do
+for name in peers qokit torchquantum; do
   [[ $WHICH == all || $WHICH == "$name" ]] || continue
   req=$HERE/requirements-$name.txt
   if up_to_date "$name" "$req"; then
@@ -63,5 +67,8 @@ for name in peers qokit; do
   fi
   make_venv "$name" "$req"
   [[ $name == qokit ]] && build_qokit_c
+  if [[ $name == torchquantum ]]; then
+    "$VENVS/$name/bin/python" -m pip install -q --disable-pip-version-check --no-deps torchquantum==0.1.8
+  fi
   touch "$VENVS/$name/.installed-stamp"
 done

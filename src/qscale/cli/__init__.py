@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import typer
 
-from qscale.cli import energy, offload, outlook, qaoa, qpca, quantize, site, study, sweep, variational
+from qscale.cli import energy, offload, outlook, qaoa, qnn, qpca, quantize, site, study, sweep, variational
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
-GROUPS = (study, qaoa, quantize, site, qpca, variational, outlook, sweep, offload, energy)
+GROUPS = (study, qaoa, quantize, site, qpca, variational, outlook, sweep, offload, energy, qnn)
 
 for _group in GROUPS:
     _group.register(app)

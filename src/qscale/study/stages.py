@@ -7,6 +7,7 @@ from qscale.study import (
     generative_stage,
     outlook_stage,
     qaoa_stage,
+    qnn_stage,
     qpca_stage,
     quantization_stage,
     site_stage,
@@ -16,6 +17,13 @@ from qscale.study.registry import Stage
 STAGES: tuple[Stage, ...] = tuple(
     m.STAGE
     for m in (
-        qaoa_stage, quantization_stage, qpca_stage, generative_stage, site_stage, outlook_stage, coprocessor_stage,
+        qaoa_stage,
+        quantization_stage,
+        qpca_stage,
+        generative_stage,
+        qnn_stage,
+        site_stage,
+        outlook_stage,
+        coprocessor_stage,
     )
 )
