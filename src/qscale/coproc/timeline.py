@@ -15,11 +15,11 @@ COLOURS = {"work": "#4C72B0", "wait": "#DDDDDD", "overhead": "#DD8452", "qpu": "
 
 def gantt(timeline: dict[str, Any], path: Path | str, title: str | None = None) -> Path:
     """Write a PNG of `timeline` (HybridRuntime.timeline()) to `path` and return the path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
+
+    from qscale.figures import pyplot
+
+    plt = pyplot()
 
     host = timeline["host"]
     lanes = [*host, "job overhead", "QPU"]

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from qscale.figures import Figure, figure_png, pyplot
 from qscale.io import dumps
 from qscale.study.report import _CSP, _CSS, _table
-from qscale.study.stage import Figure, figure_png
 from qscale.study.sweep.grid import SEED_KEY, SweepPlan
 from qscale.study.sweep.runner import SweepRun
 from qscale.study.sweep.store import SweepStore
@@ -147,7 +147,7 @@ def _stage(r: dict, name: str) -> dict | None:
 
 
 def _quantization_fig(records: list[dict]) -> Figure | None:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ran = [(r, q) for r in records if (q := _stage(r, "quantization"))]
     if not ran:
@@ -185,7 +185,7 @@ def _quantization_fig(records: list[dict]) -> Figure | None:
 
 
 def _qaoa_fig(records: list[dict]) -> Figure | None:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     def points(kind: str) -> Callable[[dict], list]:
         def get(r: dict) -> list:
@@ -229,7 +229,7 @@ def _qaoa_fig(records: list[dict]) -> Figure | None:
 
 
 def _site_fig(records: list[dict], varying: list[str]) -> Figure | None:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     key = next((k for k in SITE_KEYS if k in varying), None)
     if key is None or not any(_stage(r, "site") for r in records):
@@ -267,7 +267,7 @@ def _site_fig(records: list[dict], varying: list[str]) -> Figure | None:
 
 
 def _outlook_fig(records: list[dict]) -> Figure | None:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ran = [r for r in records if _stage(r, "outlook")]
     if len(ran) < 2:
@@ -295,7 +295,7 @@ def _outlook_fig(records: list[dict]) -> Figure | None:
 
 
 def _seconds_fig(records: list[dict]) -> Figure | None:
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ran = [r for r in records if r["seconds"] is not None]
     if not ran:
