@@ -252,6 +252,7 @@ def _site_fig(records: list[dict], varying: list[str]) -> Figure | None:
         return get
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig.subplots_adjust(wspace=0.35)
     _draw(a1, _pool(records, points("cost_per_mwh")), categorical=categorical)
     _draw(a2, _pool(records, points("co2_t_per_year")), categorical=categorical)
     for ax, label in ((a1, "cost per MWh delivered (USD)"), (a2, "emissions (t CO2 / year)")):
