@@ -8,7 +8,11 @@ for smoke tests and quick runs (its perplexity means nothing).
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,29 @@ class LoadedModel:
     tokenizer: Any
     name: str
     source: str
+    # Inside reuse_loaded_models(): a memo shared by every copy of the same loaded model, for results that
+    # depend only on its unmodified weights (the unquantized perplexity). None outside that block.
+    pristine_memo: dict | None = None
+
+
+# (name, device) -> the model as loaded, while a reuse_loaded_models() block is open; None otherwise.
+_REUSE: ContextVar[dict[tuple[str, str], LoadedModel] | None] = ContextVar("qscale_model_reuse", default=None)
+
+
+@contextmanager
+def reuse_loaded_models() -> Iterator[None]:
+    """Inside this block, load each (model, device) once and hand every caller its own deep copy.
+
+    Converting and de-quantizing SmolLM2's GGUF takes tens of seconds on a small CPU; a study that
+    quantizes the same model with five methods should pay that once. Copies share nothing mutable (the
+    tokenizer aside, which nothing modifies), so quantizing one leaves the others untouched. The loaded
+    models are dropped when the block ends.
+    """
+    token = _REUSE.set({})
+    try:
+        yield
+    finally:
+        _REUSE.reset(token)
 
 
 def smollm2_gguf() -> Path:
@@ -68,9 +95,24 @@ def quiet_transformers() -> None:
 
 
 def load_causal_lm(name: str, device: str | torch.device = "auto") -> LoadedModel:
-    """Load a model in float32, eval mode, on `device`; never touches the hub."""
+    """Load a model in float32, eval mode, on `device`; never touches the hub.
+
+    Inside reuse_loaded_models() the first call loads and later calls get a fresh copy of that load.
+    """
     check_model_name(name)
     target = resolve_device(device)
+    cache = _REUSE.get()
+    if cache is None:
+        return _load(name, target)
+    key = (name, str(target))
+    if key not in cache:
+        cache[key] = _load(name, target)
+        cache[key].pristine_memo = {}
+    kept = cache[key]
+    return LoadedModel(copy.deepcopy(kept.model), kept.tokenizer, kept.name, kept.source, kept.pristine_memo)
+
+
+def _load(name: str, target: torch.device) -> LoadedModel:
     quiet_transformers()
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

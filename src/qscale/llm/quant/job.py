@@ -5,6 +5,7 @@ All user input is checked before the model loads, so a bad option fails in a sec
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,8 @@ from typing import Any
 import torch
 
 from qscale.errors import QscaleUserError
-from qscale.llm.models import FP_NOTE, check_model_name, load_causal_lm
-from qscale.llm.perplexity import perplexity
+from qscale.llm.models import FP_NOTE, LoadedModel, check_model_name, load_causal_lm
+from qscale.llm.perplexity import Perplexity, perplexity
 from qscale.llm.quant.base import LayerQuantizer
 from qscale.llm.quant.factory import make_quantizer
 from qscale.llm.quant.grid import check_bits
@@ -114,9 +115,7 @@ def run_quantize(
     calib_w = token_windows(loaded.tokenizer, calib_str, seq_len, calib_windows, "calibration text", seed=seed)
 
     say(f"perplexity of the unquantized model on {eval_w.shape[0]} windows")
-    t0 = time.perf_counter()
-    ppl_fp = perplexity(loaded.model, eval_w, batch_size=max(1, batch_size // 2))
-    t_fp = time.perf_counter() - t0
+    ppl_fp, t_fp = _fp_perplexity(loaded, eval_w, max(1, batch_size // 2))
 
     say(f"quantizing with {method} on {calib_w.shape[0]} calibration windows")
     t0 = time.perf_counter()
@@ -199,6 +198,21 @@ def run_quantize(
         out["saved_to"] = str(save_quantized(loaded, results, {k: out[k] for k in keep}, save))
     out["seconds"] = time.perf_counter() - t_start
     return out
+
+
+def _fp_perplexity(loaded: LoadedModel, windows: torch.Tensor, batch_size: int) -> tuple[Perplexity, float]:
+    """Perplexity of the not-yet-quantized model, and the seconds it took here (0 when reused).
+
+    Copies handed out by reuse_loaded_models() share a memo, so several methods on the same model and
+    windows score the unquantized model once.
+    """
+    key = ("perplexity", tuple(windows.shape), hashlib.sha1(windows.numpy().tobytes()).hexdigest(), batch_size)
+    memo = loaded.pristine_memo if loaded.pristine_memo is not None else {}
+    if key in memo:
+        return memo[key], 0.0
+    t0 = time.perf_counter()
+    memo[key] = perplexity(loaded.model, windows, batch_size=batch_size)
+    return memo[key], time.perf_counter() - t0
 
 
 def _layer_row(r: Any) -> dict[str, Any]:
