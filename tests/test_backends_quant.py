@@ -80,6 +80,9 @@ def test_audit_on_exact_and_noisy_backends():
     assert exact["qaoa_optimal_fraction_backend"] == pytest.approx(exact["qaoa_optimal_fraction_exact_sample"],
                                                                   abs=0.34)
     assert exact["qaoa_backend"]["estimated_fidelity_min"] == 1.0
+    e = exact["qaoa_backend"]  # per shot, a noiseless backend hits the optimum as often as the state says
+    assert e["mean_optimum_frequency_backend"] == pytest.approx(e["mean_optimum_probability_exact_same_qubos"], abs=0.1)
+    assert 0 < e["mean_optimum_probability_uniform_same_qubos"] <= 1
     noisy = audit(rec, "fake_nairobi", solver.angles, 64, seed=0)
     b = noisy["qaoa_backend"]
     assert b["kind"] == "simulated (noisy)" and b["backend"]["noisy"]

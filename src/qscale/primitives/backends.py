@@ -178,7 +178,7 @@ class Backend:
             runnable, rep = self.prepare(qc)
             rows = self._values(qc, runnable, values)
             prepared.append((runnable, 1 if rows is None else rows.shape[0], rep))
-            sampler_pubs.append((runnable, rows) if rows is not None and rows.shape[1] else (runnable,))
+            sampler_pubs.append((runnable,) if rows is None else (runnable, rows))  # (B, 0) rows keep shape B
         results = self._run_sampler_batches(prepared, sampler_pubs, shots)
         out = []
         for (runnable, batch, _), res in zip(prepared, results, strict=True):

@@ -122,12 +122,15 @@ def audit(sample: QuboSample, backend_name: str, angles: dict[int, dict], shots:
     circuits = [qubo_circuit(it, angles[it.n]["gammas"], angles[it.n]["betas"]) for it in items]
     outcomes = backend.sample([(qc, None) for qc in circuits], shots) if circuits else []
     seconds = time.perf_counter() - t0
-    found = []
+    found, frequency, uniform = [], [], []
     for it, idx in zip(items, outcomes, strict=True):
         table = energy_table(it)
         best = table.min()
         tol = 1e-9 * abs(best) + 1e-12 * float(np.abs(np.diag(it.Q)).mean())
-        found.append(bool(table[idx[0]].min() <= best + tol))
+        hits = table[idx[0]] <= best + tol
+        found.append(bool(hits.any()))
+        frequency.append(float(hits.mean()))
+        uniform.append(float(np.mean(table <= best + tol)))
     k = max(len(items), 1)
     summary = backend.summary()
     return {
@@ -144,6 +147,8 @@ def audit(sample: QuboSample, backend_name: str, angles: dict[int, dict], shots:
             "optimal_fraction_exact_same_qubos": sum(it.optimal_exact for it in items) / k,
             "random_guess_optimal_fraction_same_qubos": sum(it.random_optimal for it in items) / k,
             "mean_optimum_probability_exact_same_qubos": sum(it.p_optimal for it in items) / k,
+            "mean_optimum_frequency_backend": sum(frequency) / k,
+            "mean_optimum_probability_uniform_same_qubos": sum(uniform) / k,
             "transpiled_two_qubit_gates_mean": summary.get("transpiled_two_qubit_gates_mean"),
             "transpiled_two_qubit_gates_max": summary.get("transpiled_two_qubit_gates_max"),
             "transpiled_depth_max": summary.get("transpiled_depth_max"),
@@ -155,6 +160,8 @@ def audit(sample: QuboSample, backend_name: str, angles: dict[int, dict], shots:
             "(rounding pass and refinement moves), reservoir sampling seeded with --seed",
             "definition": "a sampled QUBO counts as optimal when the best of `shots` samples of its QAOA circuit "
             "(shared angles, cost normalised to mean 0 and std 1) on the backend is an exact optimum (enumeration); "
-            "the exact path quantized every QUBO, and its verdicts on the same QUBOs are the *_exact_* keys",
+            "the exact path quantized every QUBO, and its verdicts on the same QUBOs are the *_exact_* keys. Per shot: "
+            "mean_optimum_frequency_backend (share of the backend's shots that are optimal) beside the noiseless "
+            "state's optimum probability and a uniform guess's",
         },
     }
