@@ -30,7 +30,7 @@ class QNNStage(Strict):
     heads: list[Head] = Field(default_factory=lambda: ["quantum", "linear", "mlp"], min_length=1)
     classify_qubits: int = Field(8, ge=1, le=20)
     classify_layers: int = Field(2, ge=1, le=16)
-    classify_seeds: int = Field(3, ge=1, le=20)
+    classify_seeds: int = Field(2, ge=1, le=20)
     classify_epochs: int = Field(20, ge=1)
     classify_max_examples: int | None = Field(None, ge=120)  # every k-th example when set (quick runs)
     adapters: list[Adapter] = Field(default_factory=lambda: ["quantum", "lora", "mlp"], min_length=1)
