@@ -8,9 +8,9 @@ import torch
 from qiskit.quantum_info import Statevector
 
 from qscale.errors import QscaleUserError
+from qscale.llm.quant.block import BlockQubo
 from qscale.llm.quant.qaoa_backend import QuboSample, audit, check_backend_options, energy_table, qubo_circuit
 from qscale.llm.quant.qaoa_kernel import normalise, probabilities
-from qscale.llm.quant.qubo import BlockQubo
 from qscale.llm.quant.solvers import QaoaSolver
 
 

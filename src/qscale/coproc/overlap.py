@@ -22,7 +22,7 @@ GROUP = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj")
 
 
 def _quantize(W: torch.Tensor, H: torch.Tensor, rt: HybridRuntime, p: int, shots: int, block: int) -> torch.Tensor:
-    from qscale.llm.quant.base import make_quantizer
+    from qscale.llm.quant.factory import make_quantizer
     from qscale.llm.quant.solvers import make_solver
 
     solver = RuntimeSolver(make_solver("qaoa", p=p, shots=shots, seed=0), rt, p, shots)

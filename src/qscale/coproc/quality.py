@@ -30,7 +30,7 @@ def quantize_rows(problem: Any, angles: dict, rows: int = 32, shots: int = 256,
     import torch
 
     from qscale.algorithms.qaoa.backend import qaoa_circuit
-    from qscale.llm.quant.qubo import row_bqm
+    from qscale.llm.quant.block import row_bqm
     from qscale.llm.quant.solvers import energy_table
     from qscale.primitives import resolve_backend
 

@@ -127,7 +127,7 @@ def _quant_inputs() -> tuple[Any, Any, Any, list[tuple[str, tuple[int, int]]]]:
 
 def probe_quantize() -> list[Workload]:
     from qscale.coproc.solver import RuntimeSolver
-    from qscale.llm.quant.base import make_quantizer
+    from qscale.llm.quant.factory import make_quantizer
     from qscale.llm.quant.solvers import make_solver
 
     W, H, model_source, shapes = _quant_inputs()

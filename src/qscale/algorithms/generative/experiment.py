@@ -107,7 +107,7 @@ def run_born(
         if shots:
             result["total_shots"] = result["circuit_runs"] * shots
     if backend != "exact":
-        from qscale.algorithms.born_backend import backend_scores
+        from qscale.algorithms.generative.backend import backend_scores
 
         result |= backend_scores(bm, ds, samples, p)
     fitted: dict = {}

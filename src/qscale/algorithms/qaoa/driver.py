@@ -28,7 +28,7 @@ MAX_P = 64
 
 @cache
 def _fixed_angle_table() -> dict:
-    text = resources.files("qscale.algorithms.qaoa").joinpath("data/fixed_angles_regular_maxcut.json").read_text()
+    text = resources.files("qscale.algorithms.qaoa.driver").joinpath("data/fixed_angles_regular_maxcut.json").read_text()
     return json.loads(text)
 
 
@@ -277,7 +277,7 @@ def run_qaoa(
     n = problem.n_variables
     on_backend = None
     if backend != "exact":  # resolve it and check the device is wide enough before simulating anything
-        from qscale.algorithms.qaoa_backend import QaoaOnBackend
+        from qscale.algorithms.qaoa.backend import QaoaOnBackend
 
         on_backend = QaoaOnBackend(backend, n, shots, seed)
     torch_device = resolve_device(device)

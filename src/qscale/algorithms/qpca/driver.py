@@ -89,7 +89,7 @@ def qpca_on(
         "resources": est.resources_,
     }
     if backend != "exact":
-        from qscale.algorithms.qpca_backend import dme_step_on_backend
+        from qscale.algorithms.qpca.backend import dme_step_on_backend
 
         if est.method_ != "circuit":
             raise QscaleUserError(f"--backend runs the circuit method's DME step, but this data needs the model method "

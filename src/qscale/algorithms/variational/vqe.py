@@ -90,7 +90,7 @@ class VQE:
             raise QscaleUserError("the ansatz has no parameters")
         rng = np.random.default_rng(self.seed)
         if self.shots is not None and self.backend != "exact":
-            from qscale.algorithms.vqe_backend import BackendEnergy
+            from qscale.algorithms.variational.backend import BackendEnergy
 
             self.sampler_ = BackendEnergy(op, self.shots, self.backend, seed=self.seed, device=self.device_,
                                           dtype=self.dtype)
