@@ -28,7 +28,7 @@ MAX_P = 64
 
 @cache
 def _fixed_angle_table() -> dict:
-    text = resources.files("qscale.algorithms.qaoa.driver").joinpath("data/fixed_angles_regular_maxcut.json").read_text()
+    text = resources.files("qscale.algorithms.qaoa").joinpath("data/fixed_angles_regular_maxcut.json").read_text()
     return json.loads(text)
 
 
