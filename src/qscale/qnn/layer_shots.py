@@ -13,15 +13,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
 from qscale.errors import QscaleUserError
 
-if TYPE_CHECKING:
-    from qscale.qnn.layer import QuantumLayer
+# The QuantumLayer (qscale.qnn.layer) that owns the circuits; typed as a Module so that layer.py can import
+# this module without a cycle.
+QuantumLayer = torch.nn.Module
 
 
 @dataclass

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from qscale.algorithms.qaoa.driver import approximation_ratio
+from qscale.algorithms.qaoa.problems import approximation_ratio
 from qscale.quantum.qubo import variable_order
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from qscale.algorithms.qaoa.problems import Problem
+from qscale.algorithms.qaoa.problems import Problem, approximation_ratio
 from qscale.errors import QscaleUserError
 from qscale.quantum.device import resolve_device
 from qscale.quantum.memory import check_memory
@@ -240,13 +240,6 @@ def project_qpu(
 def _bitstring(index: int, n: int) -> str:
     """Qiskit order: the rightmost character is qubit 0 (the first variable in sorted order)."""
     return format(int(index), f"0{n}b")
-
-
-def approximation_ratio(expectation: float, e_min: float, e_max: float) -> float:
-    """(E_max - <E>) / (E_max - E_min): 1 is optimal; for MaxCut (E = -cut, E_max = 0) it is <cut>/maxcut."""
-    if e_max == e_min:
-        return 1.0
-    return (e_max - expectation) / (e_max - e_min)
 
 
 def run_qaoa(

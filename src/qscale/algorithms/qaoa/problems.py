@@ -103,3 +103,10 @@ def load_problem(path: Path) -> Problem:
         description=f"QUBO from {Path(path).name}: {bqm.num_variables} variables, {bqm.num_interactions} interactions",
         meta={"file": str(path)},
     )
+
+
+def approximation_ratio(expectation: float, e_min: float, e_max: float) -> float:
+    """(E_max - <E>) / (E_max - E_min): 1 is optimal; for MaxCut (E = -cut, E_max = 0) it is <cut>/maxcut."""
+    if e_max == e_min:
+        return 1.0
+    return (e_max - expectation) / (e_max - e_min)
