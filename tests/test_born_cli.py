@@ -59,7 +59,7 @@ def test_tokens_smollm2(cli):
         (["--dataset", "bas:2x2", "--shots", "100"], "parameter-shift"),
     ],
 )
-def test_bad_inputs_exit_2(cli, args, reason):
-    res = cli("born", *args, "--json")
+def test_bad_inputs_exit_2(cli_fast, args, reason):
+    res = cli_fast("born", *args, "--json")
     assert res.code == 2
     assert reason in res.stderr and res.stdout == ""

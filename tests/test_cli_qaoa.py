@@ -85,8 +85,8 @@ def test_qubo_file_round_trip(cli, tmp_path):
         (["--nodes", "16", "--graph", "erdos:0.5", "--fixed-angles"], "regular"),
     ],
 )
-def test_bad_input_exits_2_with_reason(cli, args, needle):
-    res = cli("qaoa", "--json", *args)
+def test_bad_input_exits_2_with_reason(cli_fast, args, needle):
+    res = cli_fast("qaoa", "--json", *args)
     assert res.code == 2, (res.code, res.stderr)
     assert res.stdout == ""
     lines = [ln for ln in res.stderr.strip().splitlines() if ln.strip()]
@@ -94,15 +94,15 @@ def test_bad_input_exits_2_with_reason(cli, args, needle):
     assert needle in lines[0]
 
 
-def test_malformed_qubo_file_exits_2(cli, tmp_path):
+def test_malformed_qubo_file_exits_2(cli_fast, tmp_path):
     for content in ("{not json", json.dumps({"type": "BinaryQuadraticModel", "linear_biases": "oops"})):
         path = tmp_path / "bad.json"
         path.write_text(content)
-        res = cli("qaoa", "--qubo", str(path), "--json")
+        res = cli_fast("qaoa", "--qubo", str(path), "--json")
         assert res.code == 2, res.stderr
         assert "bad.json" in res.stderr or "QUBO" in res.stderr
 
 
-def test_missing_qubo_file_exits_2(cli, tmp_path):
-    res = cli("qaoa", "--qubo", str(tmp_path / "nope.json"), "--json")
+def test_missing_qubo_file_exits_2(cli_fast, tmp_path):
+    res = cli_fast("qaoa", "--qubo", str(tmp_path / "nope.json"), "--json")
     assert res.code == 2

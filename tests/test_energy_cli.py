@@ -167,8 +167,8 @@ def test_presets_and_human_output(cli):
         (["energy", "train", "--gpu-hours", "10", "--avg-power-w", "300", "--grid", "atlantis"], "known: world"),
     ],
 )
-def test_bad_input_exits_2_with_reason(cli, args, reason):
-    res = cli(*args, "--json")
+def test_bad_input_exits_2_with_reason(cli_fast, args, reason):
+    res = cli_fast(*args, "--json")
     assert res.code == 2
     assert res.stdout == ""
     assert reason in " ".join(res.stderr.split())  # the console may wrap the one-line reason

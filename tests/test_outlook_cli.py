@@ -51,17 +51,17 @@ def test_outlook_scenario_file_changes_the_result(cli, tmp_path):
         (["--seed", "-3"], "--seed"),
     ],
 )
-def test_outlook_bad_input_exits_2(cli, tmp_path, args, reason):
-    res = cli("outlook", *args, "--json", cwd=str(tmp_path))
+def test_outlook_bad_input_exits_2(cli_fast, tmp_path, args, reason):
+    res = cli_fast("outlook", *args, "--json", cwd=str(tmp_path))
     assert res.code == 2, res.stderr
     assert res.stdout == ""
     assert reason in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
-def test_outlook_bad_scenario_file_exits_2(cli, tmp_path):
+def test_outlook_bad_scenario_file_exits_2(cli_fast, tmp_path):
     scen = tmp_path / "bad.toml"
     scen.write_text('[ranges.pue]\nlow = 1.5\nhigh = 1.2\nsource = "test"\n')
-    res = cli("outlook", "--samples", "10", "--scenarios", str(scen), "--json")
+    res = cli_fast("outlook", "--samples", "10", "--scenarios", str(scen), "--json")
     assert res.code == 2
     assert "ranges.pue" in res.stderr and "above high" in res.stderr
 

@@ -93,8 +93,8 @@ def bad_files(tmp_path_factory):
         (["--data", "minilm", "--k", "2", "--method", "magic"], "--method"),
     ],
 )
-def test_bad_input_exits_2_with_a_reason(cli, bad_files, args, reason):
-    res = cli("qpca", *[a.format(d=bad_files) for a in args], "--json")
+def test_bad_input_exits_2_with_a_reason(cli_fast, bad_files, args, reason):
+    res = cli_fast("qpca", *[a.format(d=bad_files) for a in args], "--json")
     assert res.code == 2, res.stderr
     assert res.stdout == ""
     assert reason in res.stderr and res.stderr.startswith("error: ")

@@ -33,24 +33,24 @@ def nan_model(tmp_path_factory):
         ([*TINY, "--eval-text", "/no/such/file.txt"], "not found"),
     ],
 )
-def test_bad_input_exits_2(cli, args, message):
-    res = cli("quantize", *args, "--json")
+def test_bad_input_exits_2(cli_fast, args, message):
+    res = cli_fast("quantize", *args, "--json")
     assert res.code == 2, res.stderr
     assert message in res.stderr
     assert res.stdout == ""
     assert res.stderr.strip().splitlines()[-1].startswith("error:")  # one-line reason, last on stderr
 
 
-def test_nan_weight_exits_2(cli, nan_model):
-    res = cli("quantize", "--model", str(nan_model), *TINY[2:], "--json")
+def test_nan_weight_exits_2(cli_fast, nan_model):
+    res = cli_fast("quantize", "--model", str(nan_model), *TINY[2:], "--json")
     assert res.code == 2 and "NaN" in res.stderr and "v_proj" in res.stderr
 
 
 @pytest.mark.parametrize(("content", "message"), [("", "empty"), ("too short", "too short")])
-def test_unusable_eval_text_exits_2(cli, tmp_path, content, message):
+def test_unusable_eval_text_exits_2(cli_fast, tmp_path, content, message):
     path = tmp_path / "eval.txt"
     path.write_text(content)
-    res = cli("quantize", *TINY, "--eval-text", str(path), "--json")
+    res = cli_fast("quantize", *TINY, "--eval-text", str(path), "--json")
     assert res.code == 2 and message in res.stderr
 
 

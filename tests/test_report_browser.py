@@ -30,7 +30,6 @@ FLAGS = [
     "--remote-debugging-pipe",
 ]  # fmt: skip
 TIMEOUT_S = 90.0  # per DevTools command or awaited event
-STUDY_TIMEOUT_S = 1200  # `qscale study --quick` runs every stage; a loaded 2-core machine needs minutes
 LOCAL_SCHEMES = ("data:", "file:", "about:", "blob:")
 PAGE_CHECK = """(async () => {
   const imgs = [...document.images];
@@ -230,9 +229,8 @@ def test_browser_check_catches_a_broken_page(browser, tmp_path):
     assert problems["requests"] == ["http://127.0.0.1:9/plot.png"]
 
 
-def test_study_report_renders_in_headless_chromium(cli, browser, tmp_path):
-    out = tmp_path / "run"
-    res = cli("study", "--quick", "--out", str(out), "--json", timeout=STUDY_TIMEOUT_S)
+def test_study_report_renders_in_headless_chromium(browser, quick_study):
+    out, res = quick_study.folder, quick_study.result
     assert res.code == 0, res.stderr
     report = out / "report.html"
     html = report.read_text(encoding="utf-8")

@@ -38,9 +38,8 @@ def test_default_config_file_is_valid():
     assert cfg.qaoa.enabled
 
 
-def test_study_quick_writes_run_folder(cli, tmp_path):
-    out = tmp_path / "run1"
-    res = cli("study", "--quick", "--out", str(out), "--json")
+def test_study_quick_writes_run_folder(cli_fast, quick_study):
+    out, res = quick_study.folder, quick_study.result
     assert res.code == 0, res.stderr
     assert json.loads(res.stdout)["run_folder"] == str(out)
     assert sorted(p.name for p in out.iterdir()) == ["config.toml", "report.html", "results.json"]
@@ -52,15 +51,15 @@ def test_study_quick_writes_run_folder(cli, tmp_path):
     resolved = load_config(out / "config.toml")
     assert resolved.qaoa.nodes <= 10
     # The same folder again is refused, and nothing is half-written.
-    again = cli("study", "--quick", "--out", str(out), "--json")
+    again = cli_fast("study", "--quick", "--out", str(out), "--json")
     assert again.code == 2 and "already exists" in again.stderr
 
 
-def test_study_bad_config_exits_2_and_writes_nothing(cli, tmp_path):
+def test_study_bad_config_exits_2_and_writes_nothing(cli_fast, tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text("[qaoa]\nnodes = 'many'\n")
     out = tmp_path / "run"
-    res = cli("study", str(cfg), "--out", str(out), "--json")
+    res = cli_fast("study", str(cfg), "--out", str(out), "--json")
     assert res.code == 2
     assert "qaoa.nodes" in res.stderr
     assert not out.exists() and not list(tmp_path.glob(".run*"))

@@ -69,10 +69,10 @@ def test_human_output_names_the_kind(cli):
         ([["XX", "0.5+1j"]], "real number"),
     ],
 )
-def test_bad_pauli_files_exit_2(cli, tmp_path, terms, reason):
+def test_bad_pauli_files_exit_2(cli_fast, tmp_path, terms, reason):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"terms": terms}))
-    res = cli("vqe", "--hamiltonian", str(path), "--json")
+    res = cli_fast("vqe", "--hamiltonian", str(path), "--json")
     assert res.code == 2
     assert reason in res.stderr and res.stdout == ""
     assert len(res.stderr.strip().splitlines()) == 1
@@ -86,7 +86,7 @@ def test_bad_pauli_files_exit_2(cli, tmp_path, terms, reason):
         (["--ansatz", "chemistry", "--hamiltonian", "tfim:3"], "chemistry ansatz"),
     ],
 )
-def test_bad_options_exit_2(cli, args, reason):
-    res = cli("vqe", *args, "--json")
+def test_bad_options_exit_2(cli_fast, args, reason):
+    res = cli_fast("vqe", *args, "--json")
     assert res.code == 2
     assert reason in res.stderr

@@ -12,6 +12,17 @@ from qscale.grid.network import Built
 
 SUPPLY = ("grid", "smr", "fusion", "solar", "wind", "gas")
 SPECULATIVE = "speculative, unverified"
+# The model's answers, each labelled "projected" in `kinds` (and flagged when speculative storage was an option).
+PROJECTED_OUTPUTS = (
+    "capacities_mw",
+    "storage_mwh",
+    "cost_per_mwh",
+    "total_cost_per_year",
+    "co2_t_per_year",
+    "unserved_mwh",
+    "import_share",
+    "storage_cycles_per_year",
+)
 TINY = 1e-4  # MW or MWh: interior-point solutions leave dust on unused options
 
 
@@ -163,19 +174,7 @@ def summarise(built: Built, cfg, td, info) -> dict:
         "status": info.condition,
     }
     result["kinds"] = {
-        **{
-            k: "projected"
-            for k in (
-                "capacities_mw",
-                "storage_mwh",
-                "cost_per_mwh",
-                "total_cost_per_year",
-                "co2_t_per_year",
-                "unserved_mwh",
-                "import_share",
-                "storage_cycles_per_year",
-            )
-        },
+        **{k: "projected" for k in PROJECTED_OUTPUTS},
         "solve_seconds": "measured",
         "inputs": "assumed",
     }
