@@ -26,6 +26,7 @@ from statistics import mean, pstdev
 import torch
 
 from qscale.io import atomic_write_text, dumps
+from qscale.markdown import markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "qnn.md"
@@ -195,12 +196,6 @@ def _ms(values: list[float], digits: int = 3) -> str:
     return f"{mean(values):.{digits}f} ± {pstdev(values):.{digits}f}"
 
 
-def markdown_table(headers: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
 def finetune_tables(args: argparse.Namespace) -> str:
     data = _load(FINETUNE_JSON)
     runs = [r for r in data["runs"] if r["model"] == args.model and r["steps"] == args.steps
@@ -237,8 +232,8 @@ def finetune_tables(args: argparse.Namespace) -> str:
         ["adapter", "trainable params", "lr", "seeds", "perplexity before", "perplexity after (mean ± std)",
          "s/step (measured)", "s/step in quantum layers", "QPU circuits/step", "QPU s/step (projected)"],
         rows,
-    )  # fmt: skip
-    grid = markdown_table(["adapter", "lr", "validation perplexity (seed 0)", "held-out perplexity"], grid_rows)
+    ) + "\n"  # fmt: skip
+    grid = markdown_table(["adapter", "lr", "validation perplexity (seed 0)", "held-out perplexity"], grid_rows) + "\n"
     return head + main + "\nLearning-rate selection (seed 0, validation windows from the calibration text):\n\n" + grid
 
 
@@ -270,7 +265,7 @@ def classify_tables(args: argparse.Namespace) -> str:
         ["head", "trainable params", "seeds", "accuracy (mean ± std)", "macro-F1 (mean ± std)", "chance",
          "seconds/run"],
         rows,
-    )  # fmt: skip
+    ) + "\n"  # fmt: skip
 
 
 def speed_table() -> str:
@@ -289,7 +284,7 @@ def speed_table() -> str:
         f"process ({m['processor']}, {m['cpu_count']} cores, {m['torch_threads']} torch thread(s), load average "
         f"{m['load_average_at_start'][0]:.1f} at the start: shared machine).\n\n"
     )
-    return head + markdown_table(["adapter", "median s/step", "median s/step in adapter cores", "x LoRA"], rows)
+    return head + markdown_table(["adapter", "median s/step", "median s/step in adapter cores", "x LoRA"], rows) + "\n"
 
 
 def write_doc(args: argparse.Namespace) -> None:

@@ -199,10 +199,8 @@ def markdown(rows: dict[str, list[dict[str, Any]]] | None = None) -> str:
 SOURCE_LABELS = {"v3": "ML.ENERGY v3 (2025)", "v2": "ML.ENERGY v2 (2024)", "v1": "ML.ENERGY v1 (2023)"}
 
 
-def _summary_line(name: str, s: dict[str, Any]) -> str:
-    return (
-        f"| {name} | {s['rows']} | {s['median_abs']:.1%} | {s['p90_abs']:.1%} | {s['max_abs']:.1%} | {s['over_goal']} |"
-    )
+def _summary_cells(name: str, s: dict[str, Any]) -> list[Any]:
+    return [name, s["rows"], f"{s['median_abs']:.1%}", f"{s['p90_abs']:.1%}", f"{s['max_abs']:.1%}", s["over_goal"]]
 
 
 def inference_markdown(scored: list[dict[str, Any]]) -> list[str]:
@@ -217,45 +215,44 @@ def inference_markdown(scored: list[dict[str, Any]]) -> list[str]:
         f"({', '.join(about['holdout_models'])}). "
         f"Goal: every row within {GOAL:.0%}, median |error| at most 10 %, in-sample and held-out.",
         "",
-        "| rows | count | median abs error | 90th percentile | max | over 25 % |",
-        "|---|---|---|---|---|---|",
-        _summary_line("in-sample (fit)", summ["fit"]),
-        _summary_line("held-out", summ["holdout"]),
-        _summary_line("all", summ["all"]),
-        _summary_line("ideal roofline at TDP (`--calibration none`), all rows", summ["ideal_roofline"]),
+        markdown_table(
+            ["rows", "count", "median abs error", "90th percentile", "max", "over 25 %"],
+            [
+                _summary_cells("in-sample (fit)", summ["fit"]),
+                _summary_cells("held-out", summ["holdout"]),
+                _summary_cells("all", summ["all"]),
+                _summary_cells("ideal roofline at TDP (`--calibration none`), all rows", summ["ideal_roofline"]),
+            ],
+        ),
         "",
         "Held-out errors per GPU and engine (the `expected_error` that `qscale energy infer` reports):",
         "",
-        "| GPU / engine | count | median | 90th percentile | max | over 25 % |",
-        "|---|---|---|---|---|---|",
-    ]
-    out += [_summary_line(k.removeprefix("holdout "), v) for k, v in summ.items() if k.startswith("holdout ")]
-    out += [
+        markdown_table(
+            ["GPU / engine", "count", "median", "90th percentile", "max", "over 25 %"],
+            [_summary_cells(k.removeprefix("holdout "), v) for k, v in summ.items() if k.startswith("holdout ")],
+        ),
         "",
         f"Fitted parameters ({cal.meta['parameters']} in all; `data/inference_calibration.toml`, rows per GPU "
         "and engine in brackets):",
         "",
-        "| GPU | static W (share of TDP) | memory-bound power level | η weights | η attention | η compute |",
-        "|---|---|---|---|---|---|",
     ]
+    hw_rows = []
     for key, hw in cal.hardware.items():
         tdp = accelerator(key).tdp_w or 1.0
         n = sum(1 for r in scored if r["gpu"] == key and r["split"] == "fit")
-        out.append(
-            f"| {key} ({n}) | {hw.static_w:.0f} ({hw.static_w / tdp:.0%}) | {hw.mem_level:.2f} | {hw.eta_mem:.2f} | "
-            f"{hw.eta_att:.2f} | {hw.eta_cmp:.2f} |"
-        )
-    out += [
-        "",
-        "| engine | per step | per layer per step | per sequence per step | per all-reduce |",
-        "|---|---|---|---|---|",
-    ]
+        hw_rows.append([f"{key} ({n})", f"{hw.static_w:.0f} ({hw.static_w / tdp:.0%})", f"{hw.mem_level:.2f}",
+                        f"{hw.eta_mem:.2f}", f"{hw.eta_att:.2f}", f"{hw.eta_cmp:.2f}"])  # fmt: skip
+    out.append(markdown_table(
+        ["GPU", "static W (share of TDP)", "memory-bound power level", "η weights", "η attention", "η compute"], hw_rows
+    ))  # fmt: skip
+    engine_rows = []
     for key, en in cal.engines.items():
         n = sum(1 for r in scored if r["engine"] == key and r["split"] == "fit")
-        out.append(
-            f"| {key} ({n}) | {en.step_s * 1e3:.3g} ms | {en.layer_s * 1e6:.3g} µs | {en.seq_s * 1e6:.3g} µs | "
-            f"{en.allreduce_s * 1e6:.3g} µs |"
-        )
+        engine_rows.append([f"{key} ({n})", f"{en.step_s * 1e3:.3g} ms", f"{en.layer_s * 1e6:.3g} µs",
+                            f"{en.seq_s * 1e6:.3g} µs", f"{en.allreduce_s * 1e6:.3g} µs"])  # fmt: skip
+    out += ["", markdown_table(
+        ["engine", "per step", "per layer per step", "per sequence per step", "per all-reduce"], engine_rows
+    )]  # fmt: skip
     fallback = ", ".join(f"{k} uses {v}'s" for k, v in cal.fallback.items())
     out += [
         "",
@@ -270,18 +267,21 @@ def inference_markdown(scored: list[dict[str, Any]]) -> list[str]:
         "`src/qscale/energy/data/inference_measurements.json`. Power: all GPUs of the row together, measured "
         "(v3 avg_power_watts; v1 energy/latency) vs qscale's power model.",
         "",
-        "| id | model | GPU x n | engine | task | batch (avg / max) | output tokens | J/token measured | "
-        "J/token qscale | error | ideal roofline error | W measured | W qscale | split | source file |",
-        "|" + "---|" * 15,
     ]
+    row_cells = []
     for r in scored:
         power = f"{r['measured_power_w']:.0f}" if r["measured_power_w"] else "n/a"
-        out.append(
-            f"| {r['id']} | {r['model']} | {r['gpu']} x {r['tensor_parallel']} | {r['engine']} | {r['task']} | "
-            f"{r['avg_batch']:.0f} / {r['max_batch']} | {r['output_tokens']:.0f} | {r['measured_j_per_token']:.4g} | "
-            f"{r['predicted_j_per_token']:.4g} | {_pct(r['error'])} | {_pct(r['ideal_error'])} | {power} | "
-            f"{r['predicted_power_w']:.0f} | {r['split']} | {r['source']}: `{r['path']}` |"
-        )
+        row_cells.append([
+            r["id"], r["model"], f"{r['gpu']} x {r['tensor_parallel']}", r["engine"], r["task"],
+            f"{r['avg_batch']:.0f} / {r['max_batch']}", f"{r['output_tokens']:.0f}", f"{r['measured_j_per_token']:.4g}",
+            f"{r['predicted_j_per_token']:.4g}", _pct(r["error"]), _pct(r["ideal_error"]), power,
+            f"{r['predicted_power_w']:.0f}", r["split"], f"{r['source']}: `{r['path']}`",
+        ])  # fmt: skip
+    out.append(markdown_table(
+        ["id", "model", "GPU x n", "engine", "task", "batch (avg / max)", "output tokens", "J/token measured",
+         "J/token qscale", "error", "ideal roofline error", "W measured", "W qscale", "split", "source file"],
+        row_cells,
+    ))  # fmt: skip
     misses = [r for r in scored if abs(r["error"]) > GOAL]
     out += [
         "",

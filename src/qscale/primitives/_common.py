@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -24,6 +24,47 @@ def check_seed(seed: object) -> None:
         return
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise QscaleUserError(f"seed must be a non-negative integer, a numpy Generator or None, got {seed!r}")
+
+
+class SeededPrimitive:
+    """The run/submit plumbing both V2 primitives share: coerce the PUBs with Qiskit's own classes (its
+    validation errors become one-line user errors), check each PUB's own shots/precision, run every PUB
+    with one random stream per `run`. Subclasses give `_coerce(pub, value)`, `_check(value)`, `_run_pub`.
+    """
+
+    _seed: np.random.Generator | int | None
+
+    @property
+    def seed(self) -> np.random.Generator | int | None:
+        return self._seed
+
+    def _submit(self, pubs: Iterable, value: object, attribute: str):
+        from qiskit.primitives import PrimitiveJob
+
+        try:
+            coerced = [self._coerce(pub, value) for pub in pubs]
+        except (TypeError, ValueError) as exc:  # Qiskit's own validation of the PUBs
+            raise QscaleUserError(f"invalid PUB: {str(exc).splitlines()[0]}") from None
+        for pub in coerced:
+            self._check(getattr(pub, attribute))
+        job = PrimitiveJob(self._run, coerced)
+        job._submit()
+        return job
+
+    def _run(self, pubs: list):
+        from qiskit.primitives import PrimitiveResult
+
+        rng = rng_of(self._seed)
+        return PrimitiveResult([self._run_pub(pub, rng) for pub in pubs], metadata={"version": 2})
+
+    def _coerce(self, pub, value):  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def _check(self, value):  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def _run_pub(self, pub, rng: np.random.Generator):  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
 
 
 def binding_rows(conv: Converted, bindings, shape: tuple[int, ...]) -> np.ndarray:
@@ -51,4 +92,4 @@ def states(conv: Converted, rows: np.ndarray) -> Iterator[tuple[slice, torch.Ten
             yield slice(start, start + block.shape[0]), psi
 
 
-__all__ = ["CHUNK_AMPLITUDES", "binding_rows", "check_seed", "from_qiskit", "rng_of", "states"]
+__all__ = ["CHUNK_AMPLITUDES", "SeededPrimitive", "binding_rows", "check_seed", "from_qiskit", "rng_of", "states"]

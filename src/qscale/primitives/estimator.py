@@ -24,7 +24,7 @@ from qiskit.primitives import BaseEstimatorV2
 
 from qscale.algorithms.variational.pauli_measurement import qubitwise_groups
 from qscale.errors import QscaleUserError
-from qscale.primitives._common import binding_rows, check_seed, from_qiskit, rng_of, states
+from qscale.primitives._common import SeededPrimitive, binding_rows, check_seed, from_qiskit, states
 from qscale.quantum.circuit import Circuit
 from qscale.quantum.pauli import PauliSum
 from qscale.quantum.statevector import sample, simulate
@@ -80,7 +80,7 @@ def sampled_expectation(op: PauliSum, psi: torch.Tensor, shots: int, rng: np.ran
     return mean, np.sqrt(var)
 
 
-class Estimator(BaseEstimatorV2):
+class Estimator(SeededPrimitive, BaseEstimatorV2):
     """Exact (or precision-limited) expectation values of Pauli observables on qscale's simulator."""
 
     def __init__(
@@ -101,30 +101,17 @@ class Estimator(BaseEstimatorV2):
     def default_precision(self) -> float:
         return self._default_precision
 
-    @property
-    def seed(self) -> np.random.Generator | int | None:
-        return self._seed
-
     def run(self, pubs: Iterable, *, precision: float | None = None):
-        from qiskit.primitives import PrimitiveJob
+        precision = self._default_precision if precision is None else _check_precision(precision)
+        return self._submit(pubs, precision, "precision")
+
+    def _coerce(self, pub, precision: float):
         from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
-        precision = self._default_precision if precision is None else _check_precision(precision)
-        try:
-            coerced = [EstimatorPub.coerce(pub, precision) for pub in pubs]
-        except (TypeError, ValueError) as exc:  # Qiskit's own validation of the PUBs
-            raise QscaleUserError(f"invalid PUB: {str(exc).splitlines()[0]}") from None
-        for pub in coerced:
-            _check_precision(pub.precision)
-        job = PrimitiveJob(self._run, coerced)
-        job._submit()
-        return job
+        return EstimatorPub.coerce(pub, precision)
 
-    def _run(self, pubs: list):
-        from qiskit.primitives import PrimitiveResult
-
-        rng = rng_of(self._seed)
-        return PrimitiveResult([self._run_pub(pub, rng) for pub in pubs], metadata={"version": 2})
+    def _check(self, precision: object) -> float:
+        return _check_precision(precision)
 
     def _run_pub(self, pub, rng: np.random.Generator):
         from qiskit.primitives.containers import DataBin, PubResult

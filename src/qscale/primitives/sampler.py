@@ -20,7 +20,7 @@ import numpy as np
 from qiskit.primitives import BaseSamplerV2
 
 from qscale.errors import QscaleUserError
-from qscale.primitives._common import binding_rows, check_seed, from_qiskit, rng_of, states
+from qscale.primitives._common import SeededPrimitive, binding_rows, check_seed, from_qiskit, states
 from qscale.quantum.statevector import sample
 
 
@@ -30,7 +30,7 @@ def _check_shots(shots: object) -> int:
     return int(shots)
 
 
-class Sampler(BaseSamplerV2):
+class Sampler(SeededPrimitive, BaseSamplerV2):
     """Seeded shot sampling of Qiskit circuits (PUBs with parameter broadcasting) on qscale's simulator."""
 
     def __init__(self, *, default_shots: int = 1024, seed: np.random.Generator | int | None = None) -> None:
@@ -42,30 +42,17 @@ class Sampler(BaseSamplerV2):
     def default_shots(self) -> int:
         return self._default_shots
 
-    @property
-    def seed(self) -> np.random.Generator | int | None:
-        return self._seed
-
     def run(self, pubs: Iterable, *, shots: int | None = None):
-        from qiskit.primitives import PrimitiveJob
+        shots = self._default_shots if shots is None else _check_shots(shots)
+        return self._submit(pubs, shots, "shots")
+
+    def _coerce(self, pub, shots: int):
         from qiskit.primitives.containers.sampler_pub import SamplerPub
 
-        shots = self._default_shots if shots is None else _check_shots(shots)
-        try:
-            coerced = [SamplerPub.coerce(pub, shots) for pub in pubs]
-        except (TypeError, ValueError) as exc:  # Qiskit's own validation of the PUBs
-            raise QscaleUserError(f"invalid PUB: {str(exc).splitlines()[0]}") from None
-        for pub in coerced:
-            _check_shots(pub.shots)
-        job = PrimitiveJob(self._run, coerced)
-        job._submit()
-        return job
+        return SamplerPub.coerce(pub, shots)
 
-    def _run(self, pubs: list):
-        from qiskit.primitives import PrimitiveResult
-
-        rng = rng_of(self._seed)
-        return PrimitiveResult([self._run_pub(pub, rng) for pub in pubs], metadata={"version": 2})
+    def _check(self, shots: object) -> int:
+        return _check_shots(shots)
 
     def _run_pub(self, pub, rng: np.random.Generator):
         from qiskit.primitives.containers import BitArray, DataBin, SamplerPubResult

@@ -76,18 +76,24 @@ def _verdicts(stages: list[StageOutput]) -> str:
     return '<section id="verdicts">' + _table("Verdicts at a glance", HEADERS, rows) + "</section>"
 
 
-def render_report(title: str, header: dict, stages: list[StageOutput], config_toml: str) -> str:
-    rows = [(html.escape(str(k)), html.escape(_value(v))) for k, v in header.items()]
-    meta = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
-    toc = "".join(f'<li><a href="#stage-{html.escape(s.name)}">{html.escape(s.title)}</a></li>' for s in stages)
-    body = "\n".join(_section(s) for s in stages)
+def page_head(title: str) -> str:
+    """The start of every self-contained qscale page: strict CSP (no scripts, inline images only), the shared
+    style sheet, and the title as <h1>."""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{_CSP}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head>
-<body><h1>{html.escape(title)}</h1>
+<body><h1>{html.escape(title)}</h1>"""
+
+
+def render_report(title: str, header: dict, stages: list[StageOutput], config_toml: str) -> str:
+    rows = [(html.escape(str(k)), html.escape(_value(v))) for k, v in header.items()]
+    meta = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
+    toc = "".join(f'<li><a href="#stage-{html.escape(s.name)}">{html.escape(s.title)}</a></li>' for s in stages)
+    body = "\n".join(_section(s) for s in stages)
+    return f"""{page_head(title)}
 {_verdicts(stages)}
 <p>Figure kinds: <b>measured</b> (clocks/counters in this run), <b>simulated</b> (classical simulation of a
 quantum circuit), <b>projected</b> (a model of hardware not run on), <b>assumed</b> (an input, with its source).

@@ -24,7 +24,7 @@ from typing import Any
 
 from qscale.figures import Figure, figure_png, pyplot
 from qscale.io import dumps
-from qscale.study.report import _CSP, _CSS, _table
+from qscale.study.report import _table, page_head
 from qscale.study.sweep.grid import SEED_KEY, SweepPlan
 from qscale.study.sweep.runner import SweepRun
 from qscale.study.sweep.store import SweepStore
@@ -351,13 +351,7 @@ def render(plan: SweepPlan, info: dict[str, Any], records: list[dict]) -> str:
         )
     notes = "".join(f'<p class="note">{html.escape(n)}</p>' for n in info["notes"])
     title = f"qscale sweep: {plan.name}"
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,"><title>{html.escape(title)}</title>
-<style>{_CSS}</style></head>
-<body><h1>{html.escape(title)}</h1>
+    return f"""{page_head(title)}
 <p>Each cell is a full <code>qscale study</code> run in <code>cells/&lt;id&gt;/</code> with its own report.
 Figure kinds: <b>measured</b>, <b>simulated</b> (classical simulation of a quantum circuit), <b>projected</b>,
 <b>assumed</b>. No simulated quantum time is a quantum speedup.</p>
