@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from qscale.coproc import planner
+from qscale.coproc import planner, workloads
 from qscale.coproc.devices import device, devices, parse_devices
 from qscale.coproc.pricing import Workload, ft_row, nisq_row, nisq_seconds, time_nodes
 from qscale.energy.data import modality
@@ -135,8 +135,12 @@ def test_planner_rejects_bad_options_before_measuring():
                         ({"task": "vqe-h2", "scenario": "mid"}, "unknown scenario")]:  # fmt: skip
         with pytest.raises(QscaleUserError, match=msg):
             planner.plan(**kwargs)
-    with pytest.raises(QscaleUserError, match="not available"):
-        planner.plan("qnn-step")
+    workloads.register("offline-task", "a task whose probe is missing here", None, "no probe in this build")
+    try:
+        with pytest.raises(QscaleUserError, match="not available in this build: no probe"):
+            planner.plan("offline-task")
+    finally:
+        workloads._TASKS.pop("offline-task")
 
 
 def test_vqe_h2_plan_end_to_end():

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 
 
 def offload_cmd(
-    task: Annotated[str, typer.Option(help="quantize, vqe-h2, born, qpca (qnn-step, qnn-token with the QNN layer).")],
+    task: Annotated[str, typer.Option(help="quantize, vqe-h2, born, qpca, qnn-step or qnn-token.")],
     era: Annotated[str | None, typer.Option(help="today, 2030s or 2040s (default: all three).")] = None,
     modality: Annotated[
         str | None, typer.Option(help="superconducting, trapped_ion, neutral_atom or photonic (default: all).")

@@ -6,14 +6,12 @@ circuits routed through the hybrid runtime (runtime.py), which counts them; only
 (rows of a layer, layers of a model, steps of a full run) are applied afterwards, and each Workload's `source`
 says which. The classical best on the same data is timed in the same probe (energy by qscale's EnergyLedger).
 
-Registered tasks: quantize (per layer and per model), vqe-h2, born, qpca; qnn-step and qnn-token are extension
-points for the QNN layer (qscale.qnn): `register(name, description, probe)` adds a probe without touching the
-planner.
+Registered tasks: quantize (per layer and per model), vqe-h2, born, qpca, qnn-step and qnn-token (quantum adapters
+in SmolLM2: qnn_workloads.py); `register(name, description, probe)` adds a probe without touching the planner.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -360,15 +358,21 @@ def probe_qpca() -> list[Workload]:
     ]  # fmt: skip
 
 
-def _qnn_missing() -> str:
-    if importlib.util.find_spec("qscale.qnn") is None:
-        return "the QNN layer (qscale.qnn) is not in this build"
-    return "the QNN layer exists but no probe is registered: add one with qscale.coproc.workloads.register"
+def probe_qnn_step() -> list[Workload]:
+    from qscale.coproc.qnn_workloads import probe_qnn_step as probe
+
+    return probe(loaded_model())
+
+
+def probe_qnn_token() -> list[Workload]:
+    from qscale.coproc.qnn_workloads import probe_qnn_token as probe
+
+    return probe(loaded_model())
 
 
 register("quantize", "block QUBOs of QUBO quantization (QAOA), per layer and per model", probe_quantize)
 register("vqe-h2", "VQE for the H2 ground state", probe_vqe_h2)
 register("born", "Born-machine training on bars and stripes", probe_born)
 register("qpca", "quantum PCA of an embedding-width matrix", probe_qpca)
-register("qnn-step", "one training step of a QNN adapter (extension point)", None, _qnn_missing())
-register("qnn-token", "one generated token through a QNN layer (extension point)", None, _qnn_missing())
+register("qnn-step", "training quantum adapters in SmolLM2 beside LoRA (per step, 60 steps)", probe_qnn_step)
+register("qnn-token", "generating tokens through quantum adapters in SmolLM2 beside LoRA", probe_qnn_token)
