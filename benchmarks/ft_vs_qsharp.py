@@ -71,7 +71,7 @@ def qscale_estimate(model: str, counts: dict[str, int], qec: str = "surface_code
         rotation_depth=counts.get("rotationDepth") if counts.get("rotationCount") else None,
         ccz_count=counts.get("cczCount", 0),
         measurement_count=counts.get("measurementCount", 0),
-    )
+    ).to_json()
     return {k: r[k] for k in ("physical_qubits", "t_factories", "code_distance", "runtime_s")}
 
 

@@ -83,7 +83,7 @@ def predict(hardware: str, row: dict[str, Any]) -> dict[str, Any]:
         engine="transformers",
         pue=1.0,
         intensity=0.0,
-    )
+    ).to_json()
     return {
         "predicted_j_per_token": r["energy_per_token_j"],
         "predicted_power_w": r["power_w_per_device"],

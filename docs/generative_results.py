@@ -34,12 +34,12 @@ def h2_section(seeds: list[int], shot_levels: list[int], log) -> str:
     h2 = load_hamiltonian("h2")
     rows = []
     for ansatz, opt in (("hea", "lbfgs"), ("chemistry", "lbfgs")):
-        r = run_vqe(h2, ansatz, 1, opt, 0, 3, 300, seed=1, device="cpu")
+        r = run_vqe(h2, ansatz, 1, opt, 0, 3, 300, seed=1, device="cpu").to_json()
         rows.append([ansatz, opt, "exact (autograd)", f"{r['energy']:.9f}", f"{abs(r['error']) * 1e3:.2e}", "1/1",
                      r["evaluations"], "-", f"{r['seconds']:.2f}"])
     for shots in shot_levels:
         for ansatz, opt, iters in (("chemistry", "adam", 100), ("hea", "spsa", 400)):
-            runs = [run_vqe(h2, ansatz, 1, opt, shots, 1, iters, lr=0.1, seed=s, device="cpu") for s in seeds]
+            runs = [run_vqe(h2, ansatz, 1, opt, shots, 1, iters, lr=0.1, seed=s, device="cpu").to_json() for s in seeds]
             errs = np.abs([r["error"] for r in runs]) * 1e3
             ok = sum(r["within_chemical_accuracy"] for r in runs)
             grad = "parameter shift" if opt == "adam" else "SPSA (2 evaluations)"
@@ -57,7 +57,7 @@ def ising_section(sizes: list[int], depths: list[int], log) -> str:
         ham = load_hamiltonian(f"tfim:{n}")
         for ansatz in ("hea", "qaoa"):
             for depth in depths:
-                r = run_vqe(ham, ansatz, depth, "lbfgs", 0, 2, 400, seed=1, device="cpu")
+                r = run_vqe(ham, ansatz, depth, "lbfgs", 0, 2, 400, seed=1, device="cpu").to_json()
                 rows.append([n, ansatz, depth, r["parameters"], f"{r['exact_energy']:.6f}", f"{r['error']:.2e}",
                              f"{r['error'] / abs(r['exact_energy']):.1e}", f"{r['seconds']:.1f}",
                              f"{r['classical_baseline']['seconds']:.3f}"])
@@ -82,13 +82,13 @@ BORN_HEADERS = ["model", "KL", "held-out NLL (nats)", "valid fraction", "paramet
 
 def bas_section(seeds: list[int], log) -> str:
     ds = load_dataset("bas:3x3", seed=1)
-    main, _, _ = run_born(ds, seed=1, device="cpu")
+    main = run_born(ds, seed=1, device="cpu").to_json()
     rows = born_rows(main, "QCBM, 6 layers, MMD then KL, best of 3 × 300 steps")
     log(f"BAS 3x3 QCBM: valid {main['valid_fraction']:.3f}, KL {main['kl']:.4f}")
     demo = []
     for s in seeds:
-        r, _, _ = run_born(ds, depth=6, steps=100, restarts=1, loss="mmd", seed=s, device="cpu", baselines=False)
-        demo.append(r)
+        demo.append(run_born(ds, depth=6, steps=100, restarts=1, loss="mmd", seed=s, device="cpu",
+                             baselines=False).to_json())
     vf = np.array([r["valid_fraction"] for r in demo])
     kl = np.array([r["kl"] for r in demo])
     rows.insert(1, [f"QCBM, PennyLane demo setting (MMD, 1 × 100 steps), mean of {len(seeds)} seeds",
@@ -104,7 +104,7 @@ def tokens_section(qubits: list[int], log) -> str:
     out = []
     for n in qubits:
         ds = load_dataset("tokens:smollm2", qubits=n)
-        r, _, _ = run_born(ds, seed=1, device="cpu")
+        r = run_born(ds, seed=1, device="cpu").to_json()
         log(f"tokens n={n}: QCBM KL {r['kl']:.4f}")
         table = markdown_table(BORN_HEADERS, born_rows(r, "QCBM, 6 layers"))
         out.append(f"**{n} qubits** — {ds.description}. Entropy of the held-out distribution "

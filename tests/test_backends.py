@@ -181,6 +181,7 @@ def test_fez_acceptance_run_agrees_with_aer_directly():
 
     problem = make_problem("maxcut", "regular:3", 12, 1)
     r = run_qaoa(problem, 1, mode="fixed", shots=4000, seed=1, device="cpu", baselines=False, backend="fake_fez")
+    r = r.to_json()
     assert r["approximation_ratio_random"] < r["approximation_ratio"] < r["approximation_ratio_exact"]
     g, b, _ = fixed_angles(3, 1)
     backend = resolve_backend("fake_fez", seed=1)

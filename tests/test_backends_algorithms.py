@@ -47,7 +47,7 @@ def test_backend_energy_is_unbiased_on_a_noiseless_backend():
 def test_vqe_on_a_fake_device_reports_noisy_estimate_beside_exact():
     ham = load_hamiltonian("h2", seed=0)
     r = run_vqe(ham, ansatz="chemistry", optimizer="spsa", shots=500, restarts=1, max_iter=4, seed=1,
-                device="cpu", backend="fake_manila")
+                device="cpu", backend="fake_manila").to_json()
     assert r["backend"]["name"] == "fake_manila" and r["backend"]["noisy"]
     assert r["total_shots"] == r["backend"]["shots_run"]
     assert 0 < r["estimated_fidelity"] < 1 and r["transpiled_two_qubit_gates"] >= 1
@@ -64,8 +64,8 @@ def test_vqe_backend_needs_shots():
 
 def test_born_machine_trains_and_draws_on_a_backend():
     ds = load_dataset("bas:2x2", seed=1, train_samples=200, heldout_samples=200)
-    result, _bm, _ = run_born(ds, depth=1, steps=2, restarts=1, loss="mmd", gradient="parameter-shift", shots=100,
-                             samples=300, seed=1, device="cpu", baselines=False, backend="fake_manila")
+    result = run_born(ds, depth=1, steps=2, restarts=1, loss="mmd", gradient="parameter-shift", shots=100,
+                      samples=300, seed=1, device="cpu", baselines=False, backend="fake_manila").to_json()
     assert result["backend"]["name"] == "fake_manila"
     assert result["backend"]["shots_run"] == result["total_shots"] + 300
     assert 0 <= result["valid_fraction_backend"] <= 1 and 0 <= result["tvd_backend_to_model"] <= 1
@@ -80,13 +80,13 @@ def test_born_backend_needs_shots():
 def test_qpca_circuit_method_runs_one_dme_step_on_the_backend():
     from qscale.algorithms.qpca.driver import run_qpca
 
-    r = run_qpca("synthetic:4", 1, method="circuit", shots=2000, seed=0, device="cpu", backend="fake_nairobi")
+    r = run_qpca("synthetic:4", 1, method="circuit", shots=2000, seed=0, device="cpu", backend="fake_nairobi").to_json()
     b = r["backend"]
     assert b["backend"]["name"] == "fake_nairobi" and b["kind"] == "simulated (noisy)"
     assert b["tvd_backend_to_exact"] > b["tvd_shot_noise_only"]  # the device's noise shows above shot noise
     assert 0 < b["estimated_fidelity"] < 1 and b["transpiled_two_qubit_gates"] >= 20
     assert b["projected_fidelity_per_qpe_run"] <= b["estimated_fidelity"]
-    noiseless = run_qpca("synthetic:4", 1, method="circuit", shots=2000, seed=0, device="cpu", backend="aer")
+    noiseless = run_qpca("synthetic:4", 1, method="circuit", shots=2000, seed=0, device="cpu", backend="aer").to_json()
     assert noiseless["backend"]["tvd_backend_to_exact"] < 3 * noiseless["backend"]["tvd_shot_noise_only"] + 0.02
     with pytest.raises(QscaleUserError, match="--method circuit"):
         run_qpca("synthetic:4", 1, method="model", shots=100, seed=0, device="cpu", backend="aer")

@@ -189,7 +189,8 @@ def test_baselines_learn_bas_2x2(model):
 def test_run_born_reports_model_beside_baselines():
     ds = load_dataset("bas:2x2", seed=1)
     threads = torch.get_num_threads()
-    result, bm, fitted = run_born(ds, depth=2, steps=60, restarts=1, seed=1, device="cpu")
+    out = run_born(ds, depth=2, steps=60, restarts=1, seed=1, device="cpu")
+    result, bm, fitted = out.to_json(), out.model, out.baselines
     assert set(result["classical_baselines"]) == {"histogram", "rbm", "made"}
     for key in ("rbm", "made"):
         assert result["classical_baselines"][key]["parameters"] <= result["parameters"]

@@ -64,7 +64,7 @@ def test_fault_tolerant_row_uses_energy_ft():
     dev, wl = device("ft_2040s"), workload()
     row = ft_row(dev, wl)
     est = estimate_ft(logical_qubits=8, qubit_model_name="qubit_gate_ns_e4", rotation_count=88, measurement_count=8,
-                      logical_depth=1)  # fmt: skip
+                      logical_depth=1).to_json()  # fmt: skip
     assert row["ft_run"]["runtime_s"] == est["runtime_s"]
     execution = wl.circuits * wl.shots * est["runtime_s"]
     overhead = wl.iterations * (dev.latency_s.typical + dev.job_overhead_s.typical)

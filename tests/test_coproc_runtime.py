@@ -132,9 +132,9 @@ def test_routing_a_driver_counts_its_circuits_without_changing_its_answer():
 
     ham = load_hamiltonian("h2")
     kwargs = {"shots": 200, "restarts": 1, "max_iter": 2, "optimizer": "adam", "seed": 3}
-    plain = run_vqe(ham, **kwargs)
+    plain = run_vqe(ham, **kwargs).to_json()
     with HybridRuntime("heron") as rt, routed(rt, 200):
-        seen = run_vqe(ham, **kwargs)
+        seen = run_vqe(ham, **kwargs).to_json()
     assert seen["energy"] == pytest.approx(plain["energy"], abs=1e-12)
     tl = rt.timeline()
     assert tl["circuits"] >= plain["total_shots"] // 200  # every shot-estimated circuit went through the runtime

@@ -12,7 +12,7 @@ from qscale.errors import QscaleUserError
 
 def test_anchor_distance_21_and_882_qubits_per_logical():
     assert code_distance(1e-3, 1e-12) == 21
-    r = estimate_ft(logical_qubits=1, logical_depth=1, target_per_cycle=1e-12)
+    r = estimate_ft(logical_qubits=1, logical_depth=1, target_per_cycle=1e-12).to_json()
     assert r["code_distance"] == 21
     assert r["physical_qubits_per_logical_qubit"] == 882
     assert r["logical_cycle_time_s"] == pytest.approx((4 * 50e-9 + 2 * 100e-9) * 21)
@@ -27,7 +27,7 @@ def test_distance_is_the_smallest_odd_that_meets_the_target(p, target):
 
 
 def test_algorithm_size_gives_qubits_runtime_and_energy():
-    r = estimate_ft(logical_qubits=100, t_count=1_000_000, rotation_count=10_000)
+    r = estimate_ft(logical_qubits=100, t_count=1_000_000, rotation_count=10_000).to_json()
     assert r["logical_qubits_after_layout"] == 2 * 100 + math.ceil(math.sqrt(800)) + 1
     eps_syn = 1e-3 / 3
     per_rot = math.ceil(0.53 * math.log2(10_000 / eps_syn) + 5.3)
@@ -51,16 +51,17 @@ def test_algorithm_size_gives_qubits_runtime_and_energy():
 
 def test_better_qubits_need_fewer_physical_qubits_and_slow_qubits_run_longer():
     args = {"logical_qubits": 50, "t_count": 100_000}
-    e3, e4 = estimate_ft(**args), estimate_ft(qubit_model_name="qubit_gate_ns_e4", **args)
+    e3, e4 = estimate_ft(**args).to_json(), estimate_ft(qubit_model_name="qubit_gate_ns_e4", **args).to_json()
     assert e4["code_distance"] < e3["code_distance"]
     assert e4["physical_qubits"] < e3["physical_qubits"]
-    ions = estimate_ft(qubit_model_name="qubit_gate_us_e3", **args)
+    ions = estimate_ft(qubit_model_name="qubit_gate_us_e3", **args).to_json()
     assert ions["runtime_s"] > 1000 * e3["runtime_s"]
     assert ions["modality"] == "trapped_ion"
 
 
 def test_majorana_floquet_footprint():
     r = estimate_ft(logical_qubits=10, logical_depth=1000, qubit_model_name="qubit_maj_ns_e4", qec="floquet_code")
+    r = r.to_json()
     d = r["code_distance"]
     assert r["physical_qubits_per_logical_qubit"] == 4 * d * d + 8 * (d - 1)
     assert r["logical_cycle_time_s"] == pytest.approx(3 * 100e-9 * d)

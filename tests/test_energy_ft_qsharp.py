@@ -47,7 +47,7 @@ def test_physical_qubits_and_factories_within_5_percent_of_qsharp(model, counts)
         rotation_depth=counts.get("rotationDepth"),
         ccz_count=counts.get("cczCount", 0),
         measurement_count=counts.get("measurementCount", 0),
-    )
+    ).to_json()
     b = ref["physicalCounts"]["breakdown"]
     assert ours["code_distance"] == ref["logicalQubit"]["codeDistance"]
     assert ours["runtime_s"] == pytest.approx(ref["physicalCounts"]["runtime"] * 1e-9, rel=1e-9)

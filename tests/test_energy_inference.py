@@ -24,7 +24,7 @@ CAL = {"pue": 1.0, "intensity": 0.0, "hardware": "H100"}
 
 # -- the ideal roofline (--calibration none), unchanged from before ---------------------------------------
 def test_memory_bound_decode_streams_the_weights_once_per_step():
-    r = infer(params=8e9, batch=1, hardware="H100", **IDEAL)
+    r = infer(params=8e9, batch=1, hardware="H100", **IDEAL).to_json()
     step = 8e9 * 2 / 3.35e12  # bf16 weights over HBM3 bandwidth
     assert r["estimate"]["bound"] == "memory"
     assert r["estimate"]["step_seconds"] == pytest.approx(step)
@@ -34,19 +34,19 @@ def test_memory_bound_decode_streams_the_weights_once_per_step():
 
 
 def test_compute_bound_at_large_batch_and_fp8_halves_traffic():
-    r = infer(params=8e9, batch=4096, hardware="H100", **IDEAL)
+    r = infer(params=8e9, batch=4096, hardware="H100", **IDEAL).to_json()
     assert r["estimate"]["bound"] == "compute"
     assert r["estimate"]["step_seconds"] == pytest.approx(2 * 8e9 * 4096 / 989e12)
-    bf16 = infer(params=8e9, batch=1, hardware="H100", **IDEAL)
-    fp8 = infer(params=8e9, batch=1, hardware="H100", precision="fp8", **IDEAL)
+    bf16 = infer(params=8e9, batch=1, hardware="H100", **IDEAL).to_json()
+    fp8 = infer(params=8e9, batch=1, hardware="H100", precision="fp8", **IDEAL).to_json()
     assert fp8["energy_per_token_j"] == pytest.approx(bf16["energy_per_token_j"] / 2)
 
 
 def test_kv_cache_and_prefill_add_energy():
-    plain = infer(params=8e9, batch=8, **IDEAL)
-    kv = infer(params=8e9, batch=8, context_tokens=1024, kv_bytes_per_token=131072, **IDEAL)
+    plain = infer(params=8e9, batch=8, **IDEAL).to_json()
+    kv = infer(params=8e9, batch=8, context_tokens=1024, kv_bytes_per_token=131072, **IDEAL).to_json()
     assert kv["energy_per_token_j"] == pytest.approx(plain["energy_per_token_j"] * (16e9 + 8 * 1024 * 131072) / 16e9)
-    prompt = infer(params=8e9, batch=8, input_tokens=1000, **IDEAL)
+    prompt = infer(params=8e9, batch=8, input_tokens=1000, **IDEAL).to_json()
     prefill = 700 * 2 * 8e9 * 1000 / 989e12
     assert prompt["energy_per_request_j"] == pytest.approx(plain["energy_per_request_j"] + prefill)
 
@@ -55,6 +55,7 @@ def test_ecologits_fit_and_totals():
     expected_wh = 1.17e-6 * math.exp(-1.12e-2 * 8) * 8.0 + 4.05e-5
     assert ecologits_token_j(8e9, 8, 1.0) == pytest.approx(expected_wh * 3600)
     r = infer(params=8e9, batch=8, pue=1.5, intensity=0.5, method="ecologits", output_tokens=100, requests=1000)
+    r = r.to_json()
     assert r["energy_per_token_j"] == pytest.approx(expected_wh * 3600 * 1.5)
     assert r["energy_per_request_j"] == pytest.approx(r["energy_per_token_j"] * 100)
     assert r["energy_mwh"] == pytest.approx(r["energy_per_request_j"] * 1000 / 3.6e9)
@@ -63,7 +64,7 @@ def test_ecologits_fit_and_totals():
 
 # -- the calibrated model's physics -------------------------------------------------------------------------
 def _per_token(batch: int, **kw) -> float:
-    return infer(params=8.03e9, batch=batch, output_tokens=400, **{**CAL, **kw})["energy_per_token_j"]
+    return infer(params=8.03e9, batch=batch, output_tokens=400, **{**CAL, **kw}).to_json()["energy_per_token_j"]
 
 
 def test_energy_per_token_falls_with_batch_then_plateaus():
@@ -74,8 +75,8 @@ def test_energy_per_token_falls_with_batch_then_plateaus():
 
 
 def test_power_between_static_floor_and_tdp_and_rises_with_load():
-    small = infer(params=8.03e9, batch=1, **CAL)
-    large = infer(params=8.03e9, batch=512, **CAL)
+    small = infer(params=8.03e9, batch=1, **CAL).to_json()
+    large = infer(params=8.03e9, batch=512, **CAL).to_json()
     static = calibration().hardware["H100"].static_w
     assert static < small["power_w_per_device"] < large["power_w_per_device"] <= 700
     assert small["mbu"] > large["mbu"] and small["mfu"] < large["mfu"]
@@ -83,18 +84,18 @@ def test_power_between_static_floor_and_tdp_and_rises_with_load():
 
 
 def test_batch_that_does_not_fit_is_capped_and_says_so():
-    r = infer(params=8.03e9, batch=4096, **CAL)
+    r = infer(params=8.03e9, batch=4096, **CAL).to_json()
     assert r["batch_capped"] and r["batch"] < 4096 and r["batch_requested"] == 4096
     assert "does not fit" in r["notes"][0]
     capacity = r["estimate"]["kv_capacity_tokens"]
     assert r["batch"] == math.floor(capacity / r["inputs"]["context_tokens"]["value"])
-    ok = infer(params=8.03e9, batch=64, **CAL)
+    ok = infer(params=8.03e9, batch=64, **CAL).to_json()
     assert not ok["batch_capped"] and ok["notes"] == []
 
 
 def test_tensor_parallel_costs_communication_and_static_power():
-    one = infer(params=8.03e9, batch=64, **CAL)
-    two = infer(params=8.03e9, batch=64, devices=2, **CAL)
+    one = infer(params=8.03e9, batch=64, **CAL).to_json()
+    two = infer(params=8.03e9, batch=64, devices=2, **CAL).to_json()
     assert one["estimate"]["step_parts_seconds"]["tensor_parallel"] == 0
     assert two["estimate"]["step_parts_seconds"]["tensor_parallel"] > 0
     assert two["energy_per_token_j"] > one["energy_per_token_j"]  # two static floors, all-reduces
@@ -106,7 +107,7 @@ def test_longer_context_and_prompt_cost_more():
 
 
 def test_defaults_are_labelled():
-    r = infer(params=8.03e9, batch=8, **CAL)
+    r = infer(params=8.03e9, batch=8, **CAL).to_json()
     for key in ("input_tokens", "context_tokens", "layers", "kv_bytes_per_token"):
         assert r["inputs"][key]["source"] != "user input"
     assert r["calibration"] == "default" and r["engine"] == "vllm"

@@ -126,19 +126,19 @@ def test_toy_day_matches_hand_built_lp_with_carbon_price(price):
     outcome = run_site(load_site_config(None, _toy(carbon={"price_usd_per_t": price})))
     expected = _hand_lp(outcome, price, None)
     if price > 0:  # the comparison covers solar and the battery, not only gas and grid
-        assert outcome.summary["capacities_mw"]["solar"] > 0 and outcome.summary["storage_mwh"]["li-ion"] > 0
+        assert outcome.report["capacities_mw"]["solar"] > 0 and outcome.report["storage_mwh"]["li-ion"] > 0
     assert outcome.built.network.objective == pytest.approx(expected, rel=1e-6)
-    assert outcome.summary["total_cost_per_year"] == pytest.approx(expected, rel=1e-6)
+    assert outcome.report["total_cost_per_year"] == pytest.approx(expected, rel=1e-6)
 
 
 def test_toy_day_matches_hand_built_lp_with_binding_carbon_cap():
     free = run_site(load_site_config(None, _toy()))
-    cap = 0.5 * free.summary["co2_t_per_year"]
+    cap = 0.5 * free.report["co2_t_per_year"]
     capped = run_site(load_site_config(None, _toy(carbon={"cap_t_per_year": cap})))
     assert capped.built.network.objective == pytest.approx(_hand_lp(capped, 0.0, cap), rel=1e-6)
-    assert capped.summary["co2_t_per_year"] <= cap * (1 + 1e-6)
-    assert capped.summary["total_cost_per_year"] > free.summary["total_cost_per_year"]
-    assert capped.summary["carbon"]["cap_shadow_price_usd_per_t"] > 0
+    assert capped.report["co2_t_per_year"] <= cap * (1 + 1e-6)
+    assert capped.report["total_cost_per_year"] > free.report["total_cost_per_year"]
+    assert capped.report["carbon"]["cap_shadow_price_usd_per_t"] > 0
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def all_tech_week():
 def test_energy_balance_holds_in_every_snapshot(all_tech_week):
     residual = balance_residual(all_tech_week.built)
     assert len(residual) == 168
-    assert np.abs(residual).max() < 1e-6 * all_tech_week.summary["load_mw"]["peak"]
+    assert np.abs(residual).max() < 1e-6 * all_tech_week.report["load_mw"]["peak"]
 
 
 def test_state_of_charge_within_bounds(all_tech_week):
@@ -199,20 +199,20 @@ def test_integer_smr_modules():
     cfg = load_site_config(
         None, {"run": {"hours": 48, "smr_integer_modules": True}, "supply": {"min_mw": {"smr": 100}}}
     )
-    s = run_site(cfg).summary
+    s = run_site(cfg).report
     assert s["capacities_mw"]["smr"] == pytest.approx(154.0) and s["smr_modules"] == pytest.approx(2.0)
 
 
 def test_fusion_only_from_its_year_and_smr_not_in_2025():
     early = run_site(load_site_config(None, {"run": {"hours": 24, "year": 2025}}))
-    assert "fusion" not in early.summary["capacities_mw"] and "fusion" in early.summary["unavailable"]
-    assert "smr" not in early.summary["capacities_mw"] and "smr" in early.summary["unavailable"]
+    assert "fusion" not in early.report["capacities_mw"] and "fusion" in early.report["unavailable"]
+    assert "smr" not in early.report["capacities_mw"] and "smr" in early.report["unavailable"]
     late = run_site(load_site_config(None, {"run": {"hours": 24, "year": 2040}}))
-    assert "fusion" in late.summary["capacities_mw"] and "fusion" not in late.summary["unavailable"]
+    assert "fusion" in late.report["capacities_mw"] and "fusion" not in late.report["unavailable"]
 
 
 def test_reported_fields_and_kinds(all_tech_week, site_result_keys):
-    s = all_tech_week.summary
+    s = all_tech_week.report
     for key in site_result_keys:
         assert key in s
         assert s["kinds"][key] == ("measured" if key == "solve_seconds" else "projected")
@@ -244,7 +244,7 @@ def test_rydberg_outputs_flagged_speculative(site_result_keys):
             "rydberg": {"enabled": True, "params": RYDBERG},
         },
     )
-    s = run_site(cfg).summary
+    s = run_site(cfg).report
     assert s["speculative"] is True
     assert s["capacities_mw"]["rydberg"] > 0  # absurdly cheap, so the optimiser used it
     assert any("speculative, unverified" in f for f in s["flags"])

@@ -15,7 +15,8 @@ DT = 0.01
 
 @pytest.fixture(scope="module")
 def default_run():
-    return run_stabilize(SwingSpec(duration_s=60.0))
+    out = run_stabilize(SwingSpec(duration_s=60.0))
+    return out.to_json(), out.traces
 
 
 def test_swing_trace_has_the_requested_shape():

@@ -17,7 +17,7 @@ def test_smollm2_loads_quantizes_saves_and_reloads(tmp_path):
     out = run_quantize(
         model="smollm2-135m", bits=3, method="qubo", solver="exact", layers="model.layers.0.self_attn.q_proj",
         seq_len=128, calib_windows=2, eval_windows=2, device="cpu", save=tmp_path / "q",
-    )
+    ).to_json()
     assert "Q4_1" in out["model_source"] and "Q4_1" in out["fp_reference"]
     assert 3 < out["perplexity_fp"] < 100  # a trained model on English text, not a random one (~49k)
     assert math.isfinite(out["perplexity"]) and out["perplexity"] < 1.5 * out["perplexity_fp"]

@@ -66,9 +66,9 @@ def typical_qpu_energy(qubits: int, depth: int, runs: float, shot_factor: float 
 
 
 def test_same_seed_same_result_other_seed_differs():
-    a = run_outlook(samples=150, seed=3, years=[2030, 2040])
-    b = run_outlook(samples=150, seed=3, years=[2030, 2040])
-    c = run_outlook(samples=150, seed=4, years=[2030, 2040])
+    a = run_outlook(samples=150, seed=3, years=[2030, 2040]).to_json()
+    b = run_outlook(samples=150, seed=3, years=[2030, 2040]).to_json()
+    c = run_outlook(samples=150, seed=4, years=[2030, 2040]).to_json()
     for r in (a, b, c):
         r.pop("seconds")
     assert dumps(a) == dumps(b)
@@ -76,7 +76,7 @@ def test_same_seed_same_result_other_seed_differs():
 
 
 def test_percentiles_are_ordered_and_years_as_asked():
-    r = run_outlook(samples=300, seed=1, years=[2045, 2030, 2035])
+    r = run_outlook(samples=300, seed=1, years=[2045, 2030, 2035]).to_json()
     assert r["years"] == [2030, 2035, 2045]
     series = [r["campus"][f] for f in ("energy_mwh", "cost_usd_per_year", "cost_usd_per_mwh", "co2_t_per_year")]
     for t in r["tasks"].values():
@@ -104,7 +104,7 @@ def test_degenerate_scenario_gives_the_hand_computed_future():
         "toy_mitigated": TOY | {"two_qubit_gates": 100},
         "toy_too_big": TOY | {"qubits": 20000},
     }
-    r = run_outlook(samples=7, seed=11, years=[2030, 2040], scenarios=fixed(tasks))
+    r = run_outlook(samples=7, seed=11, years=[2030, 2040], scenarios=fixed(tasks)).to_json()
     m = modality("superconducting")
     hall_mw = 2 * (m.static_w.typical + 1000 * m.control_w_per_qubit.typical) / 1e6  # 1,000 qubits: one module
     it_2030 = 100 * 1.1**5
@@ -146,10 +146,10 @@ def test_degenerate_fault_tolerant_path_matches_the_estimator():
     """NISQ ruled out (no mitigation allowed, gates present), FT from 2030: energy = Azure-model run x runs."""
     task = TOY | {"two_qubit_gates": 56, "shots": 100}
     sc = fixed({"ft": task}, ft_year=2030.0, max_mitigation_overhead=1.0, qubits_2025=1e6, qubits_max_per_system=1e6)
-    r = run_outlook(samples=3, seed=0, years=[2029, 2030], scenarios=sc)
+    r = run_outlook(samples=3, seed=0, years=[2029, 2030], scenarios=sc).to_json()
     est = estimate_ft(
         logical_qubits=8, rotation_count=88, rotation_depth=16, measurement_count=8, qubit_model_name="qubit_gate_ns_e3"
-    )
+    ).to_json()
     expected = est["power_w"]["typical"] * (100 * est["runtime_s"] + typical_overhead_s())
     t = r["tasks"]["ft"]
     assert t["p_qpu_feasible"]["2029"] == 0.0  # before the fault-tolerance year
@@ -163,7 +163,7 @@ def test_ft_at_a_sampled_error_rate_equals_the_named_azure_model(p, model):
     est = estimate_ft(
         logical_qubits=31, t_count=5e6, rotation_count=2e4, rotation_depth=2e4, measurement_count=19,
         qubit_model_name=model,
-    )  # fmt: skip
+    ).to_json()  # fmt: skip
     assert run is not None
     assert run.runtime_s == pytest.approx(est["runtime_s"], rel=1e-12)
     assert run.physical_qubits == est["physical_qubits"]
@@ -184,7 +184,7 @@ def test_default_scenarios_name_a_source_for_every_range():
 
 
 def test_study_size_tasks_never_save_energy_and_unsupported_ones_are_flagged():
-    r = run_outlook(samples=200, seed=2)
+    r = run_outlook(samples=200, seed=2).to_json()
     for key, t in r["tasks"].items():
         if t["scale"] == "study":
             assert all(p == 0.0 for p in t["p_qpu_saves_energy"].values()), key

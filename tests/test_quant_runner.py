@@ -85,7 +85,7 @@ def test_saved_model_reloads_with_same_perplexity_and_grid(tmp_path):
     out = run_quantize(
         model="tiny-random", bits=3, method="qubo", solver="exact", seq_len=64, calib_windows=4, eval_windows=3,
         save=tmp_path / "q", device="cpu",
-    )
+    ).to_json()
     loaded, info = load_quantized(tmp_path / "q", device="cpu")
     assert info["bits"] == 3 and info["method"] == "qubo" and info["solver"] == "exact"
     windows = token_windows(loaded.tokenizer, pydoc_split().evaluation, 64, 3)
@@ -115,7 +115,7 @@ def test_qaoa_job_reports_success_rate_baseline_and_resources():
     out = run_quantize(
         model="tiny-random", bits=3, method="qubo", solver="qaoa", layers="model.layers.0.self_attn.*",
         seq_len=64, calib_windows=2, eval_windows=1, qaoa_p=2, shots=128, device="cpu",
-    )
+    ).to_json()
     assert out["layers_quantized"] == 4
     assert out["kinds"]["qaoa_optimal_fraction"] == "simulated"
     assert out["qaoa"]["kind"] == "simulated" and out["quantum_resources"]["kind"] == "projected"

@@ -136,7 +136,7 @@ def test_every_optimizer_reaches_h2(optimizer, tol, iters):
 
 def test_vqe_with_shots_reaches_chemical_accuracy():
     r = run_vqe(load_hamiltonian("h2"), ansatz="chemistry", optimizer="adam", shots=2000, restarts=1, max_iter=80,
-                lr=0.1, seed=4, device="cpu")
+                lr=0.1, seed=4, device="cpu").to_json()
     assert abs(r["error"]) < 1.6e-3
     assert r["energy_sampled"] != r["energy"]  # the optimizer saw noisy estimates
     assert r["total_shots"] > 0 and r["measurement_groups"] == 2
@@ -158,8 +158,8 @@ def test_vqe_random_6_qubit_hamiltonian_matches_diagonalisation():
 
 def test_qaoa_style_ansatz_improves_with_depth_on_tfim():
     op = tfim(4)
-    errs = [run_vqe(load_hamiltonian("tfim:4"), ansatz="qaoa", depth=p, restarts=2, seed=1, device="cpu")["error"]
-            for p in (1, 2)]
+    ham = load_hamiltonian("tfim:4")
+    errs = [run_vqe(ham, ansatz="qaoa", depth=p, restarts=2, seed=1, device="cpu").to_json()["error"] for p in (1, 2)]
     assert errs[1] < errs[0] and errs[1] >= -1e-9
     assert ground_energy(op).energy < 0
 
@@ -177,5 +177,5 @@ def test_bad_vqe_settings_are_user_errors():
 
 def test_vqe_on_maxcut_finds_the_maximum_cut():
     ham = load_hamiltonian("maxcut:6", seed=3)
-    r = run_vqe(ham, ansatz="hea", depth=1, restarts=3, seed=1, device="cpu")
+    r = run_vqe(ham, ansatz="hea", depth=1, restarts=3, seed=1, device="cpu").to_json()
     assert r["exact_energy"] < 0 and r["error"] < 1e-6  # a basis state is reachable with RY rotations alone

@@ -1,4 +1,9 @@
-"""File output that never leaves a half-written file, and JSON that accepts numpy/torch values."""
+"""File output that never leaves a half-written file, JSON that accepts numpy/torch values, and the result base.
+
+`Result` is what every driver returns (`run_qaoa`, `run_qpca`, `run_vqe`, `run_born`, `run_quantize`, `run_site`,
+`run_stabilize`, `run_outlook`, the energy estimators): the CLI prints `result.to_json()` and the study stages
+read it, so a command's JSON is decided in one place, its driver.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import math
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,23 @@ def to_jsonable(obj: Any) -> Any:
         value = float(obj)
         return value if math.isfinite(value) else None
     return obj
+
+
+@dataclass
+class Result:
+    """A driver's answer: `report` is its JSON contract; payloads that are not JSON are a subclass's attributes.
+
+    The report stays a mapping because which keys it holds depends on the inputs (a backend run adds its own,
+    a regular graph adds the fixed-angle guarantee) and the CLI prints them in the order the driver wrote them.
+    A subclass adds typed attributes for what callers need beside it (a trained model, traces, a solved
+    network) instead of returning a tuple. Values may still be numpy/torch scalars: `dumps` converts them.
+    """
+
+    report: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-ready dict the CLI prints and the study stores (the report itself, not a copy)."""
+        return self.report
 
 
 def dumps(obj: Any, indent: int | None = 2) -> str:

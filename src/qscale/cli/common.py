@@ -99,12 +99,17 @@ def guarded(fn: Callable) -> Callable:
     return wrapper
 
 
-def emit(result: dict, as_json: bool, human: Callable[[dict], None]) -> None:
-    """Print the result; every command's result carries the energy ledger of its own run."""
-    from qscale.energy.ledger import with_ledger
+def emit(result: dict, as_json: bool, human: Callable[[dict], None], ledger_key: str = "energy") -> None:
+    """Print a driver's `to_json()`; every command's result carries the energy ledger of its own run.
 
-    if "energy" not in result:
-        result = with_ledger(result)
+    The ledger goes under `ledger_key` unless the result already has that key (the energy commands attach their
+    own ledger); `qscale vqe` names its eigenvalue `energy` and so files the ledger as `energy_ledger`.
+    """
+    from qscale.energy.ledger import current_ledger
+
+    ledger = current_ledger()
+    if ledger_key not in result and ledger is not None:
+        result = {**result, ledger_key: ledger.to_dict()}
     if as_json:
         sys.stdout.write(dumps(result) + "\n")
     else:

@@ -213,7 +213,7 @@ def infer(
             engine=engine,
             pue=pue_s,
             intensity=grid_s,
-        )
+        ).to_json()
 
     def human(r: dict[str, Any]) -> None:
         x, e = r["cross_check"], r["expected_error"]
@@ -303,7 +303,7 @@ def ft(
             error_budget=error_budget,
             target_per_cycle=target_per_cycle,
             modality_name=modality,
-        )
+        ).to_json()
 
     def human(r: dict[str, Any]) -> None:
         e = r["energy_kwh"]

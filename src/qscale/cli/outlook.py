@@ -35,22 +35,13 @@ def outlook_cmd(
 ) -> None:
     """Scenarios for the 2030s and 2040s: campus energy, cost and carbon, and when a QPU would save energy."""
     from qscale.outlook.model import run_outlook
-    from qscale.outlook.plots import write_plots
     from qscale.outlook.scenarios import parse_years
 
-    map_chunks = None
-    if parallel or address is not None:
-        from functools import partial
-
-        from qscale.distributed import ray_map
-
-        map_chunks = partial(ray_map, address=address)
     result = run_outlook(
-        samples=samples, seed=seed, years=parse_years(years), scenarios=scenarios, map_chunks=map_chunks
+        samples=samples, seed=seed, years=parse_years(years), scenarios=scenarios, parallel=parallel, address=address
     )
-    result["execution"] = {"backend": "ray" if map_chunks else "serial", "address": address or "local"}
     if plots is not None:
-        result["plots"] = write_plots(result, plots)
+        result.write_plots(plots)
 
     def human(r: dict) -> None:
         print(
@@ -72,4 +63,4 @@ def outlook_cmd(
         for path in r.get("plots", []):
             print(f"  plot: {path}")
 
-    emit(result, as_json, human)
+    emit(result.to_json(), as_json, human)

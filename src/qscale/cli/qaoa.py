@@ -75,5 +75,5 @@ def qaoa(
             print(f"  classical {name}: E = {b['energy']:.6g} in {b['seconds']:.3g} s")
         print(f"  {r['seconds']:.2f} s")
 
-    emit(result, as_json, human)
+    emit(result.to_json(), as_json, human)
 

@@ -52,7 +52,7 @@ def qpca_cmd(
         device=device,
         backend=backend,
     )
-    res = result["resources"]
+    res = result.report["resources"]
     ledger = current_ledger()
     if ledger is not None:
         ledger.add_qpu(
@@ -88,4 +88,4 @@ def qpca_cmd(
                   f"{b['tvd_shot_noise_only']:.4f}), estimated fidelity {b['estimated_fidelity']} [{b['kind']}]")
         print(f"  {r['seconds']:.1f} s")
 
-    emit(result, as_json, human)
+    emit(result.to_json(), as_json, human)

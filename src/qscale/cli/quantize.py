@@ -88,5 +88,5 @@ def quantize(
                   f"sampled QUBOs (exact simulation {r['qaoa_optimal_fraction_exact_sample']:.4f}) [{b['kind']}]")
         print(f"  {r['seconds']:.1f} s")
 
-    emit(result, as_json, human)
+    emit(result.to_json(), as_json, human)
 

@@ -155,13 +155,10 @@ def site_cmd(
         rydberg_param=rydberg_param,
     )
     cfg = load_site_config(config, overrides)
-    outcome = run_site(cfg, progress=_log)
-    result = outcome.summary
+    result = run_site(cfg, progress=_log)
     if plots is not None:
-        from qscale.grid.plots import site_figures, write_figures
-
-        result["plots"] = write_figures(site_figures(outcome), plots, "site")
-    emit(result, as_json, _site_human)
+        result.write_plots(plots)
+    emit(result.to_json(), as_json, _site_human)
 
 
 def _stabilize_human(r: dict) -> None:
@@ -241,15 +238,9 @@ def stabilize_cmd(
             hz = ()
         if len(hz) != 2:
             raise QscaleUserError(f"--band-hz must be 'low,high' in Hz, got {band_hz!r}")
-    result, traces = run_stabilize(spec, ramp_limit_mw_per_s, band_limit_mw, hz, techs)
+    result = run_stabilize(spec, ramp_limit_mw_per_s, band_limit_mw, hz, techs)
     if plots is not None:
-        from qscale.grid.plots import stabilize_figure, write_figures
-
-        result["plots"] = write_figures([stabilize_figure(result, traces)], plots, "stabilize")
+        result.write_plots(plots)
     if trace_csv is not None:
-        from qscale.grid.stabilize import traces_csv
-        from qscale.io import atomic_write_text
-
-        atomic_write_text(trace_csv, traces_csv(traces))
-        result["trace_csv"] = str(trace_csv)
-    emit(result, as_json, _stabilize_human)
+        result.write_trace_csv(trace_csv)
+    emit(result.to_json(), as_json, _stabilize_human)

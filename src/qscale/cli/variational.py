@@ -38,17 +38,12 @@ def vqe_cmd(
     from qscale.algorithms.variational.hamiltonians import load_hamiltonian
     from qscale.algorithms.variational.optimizers import OPTIMIZERS
     from qscale.algorithms.variational.vqe import run_vqe
-    from qscale.energy.ledger import current_ledger
 
     if optimizer not in OPTIMIZERS:
         raise QscaleUserError(f"unknown optimizer {optimizer!r}: use {', '.join(OPTIMIZERS)}")
     ham = load_hamiltonian(hamiltonian, seed=seed)
     result = run_vqe(ham, ansatz=ansatz, depth=depth, optimizer=optimizer, shots=shots, restarts=restarts,
                      max_iter=max_iter, lr=lr, seed=seed, device=device, dtype=dtype, backend=backend)
-    # the contract names the eigenvalue `energy`, the key emit() would give the ledger: file it beside
-    ledger = current_ledger()
-    if ledger is not None:
-        result["energy_ledger"] = ledger.to_dict()
 
     def human(r: dict) -> None:
         unit = " Ha" if r.get("units") == "Ha" else ""
@@ -61,7 +56,8 @@ def vqe_cmd(
             print(f"  within chemical accuracy (1.6 mHa): {r['within_chemical_accuracy']}")
         print(f"  {r['iterations']} iterations, {r['evaluations']} evaluations, {r['seconds']:.2f} s")
 
-    emit(result, as_json, human)
+    # the contract names the eigenvalue `energy`, the key the ledger would take: the ledger goes beside it
+    emit(result.to_json(), as_json, human, ledger_key="energy_ledger")
 
 
 def born_cmd(
@@ -93,9 +89,9 @@ def born_cmd(
 
     bw = parse_floats(bandwidths, "--bandwidths", nonempty=True)
     ds = load_dataset(dataset, seed=seed, train_samples=train_samples, heldout_samples=heldout_samples, qubits=qubits)
-    result, _, _ = run_born(ds, depth=depth, steps=steps, restarts=restarts, lr=lr, loss=loss, bandwidths=bw,
-                            kernel=kernel, gradient=gradient, shots=shots, samples=samples, seed=seed, device=device,
-                            baselines=baselines, backend=backend)
+    result = run_born(ds, depth=depth, steps=steps, restarts=restarts, lr=lr, loss=loss, bandwidths=bw,
+                      kernel=kernel, gradient=gradient, shots=shots, samples=samples, seed=seed, device=device,
+                      baselines=baselines, backend=backend)
 
     def row(name: str, r: dict, kind: str) -> str:
         valid = "-" if r["valid_fraction"] is None else f"{r['valid_fraction']:.3f}"
@@ -109,4 +105,4 @@ def born_cmd(
             print(row(b["model"], b, "measured"))
         print(f"  samples: {', '.join(r['sample_preview'])}")
 
-    emit(result, as_json, human)
+    emit(result.to_json(), as_json, human)

@@ -133,7 +133,7 @@ def _ft(model: str, qubits: int, rotations: int, t_count: int, measurements: int
 
     try:
         r = estimate_ft(logical_qubits=qubits, qubit_model_name=model, rotation_count=rotations, t_count=t_count,
-                        measurement_count=measurements, logical_depth=1)  # fmt: skip
+                        measurement_count=measurements, logical_depth=1).to_json()  # fmt: skip
     except QscaleUserError:
         return None
     return {k: r[k] for k in ("runtime_s", "physical_qubits", "code_distance", "t_factories", "t_states",

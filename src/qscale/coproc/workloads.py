@@ -217,10 +217,10 @@ def probe_vqe_h2() -> list[Workload]:
     from qscale.coproc.intercept import routed
 
     ham = load_hamiltonian("h2")
-    exact_run = run_vqe(ham)  # qscale's default run: exact simulation, L-BFGS, 3 restarts
+    exact_run = run_vqe(ham).to_json()  # qscale's default run: exact simulation, L-BFGS, 3 restarts
     with HybridRuntime("heron") as rt, routed(rt, VQE["shots"]):
         shot_run = run_vqe(ham, shots=VQE["shots"], restarts=1, max_iter=VQE["probe_iterations"],
-                           optimizer=VQE["optimizer"])  # fmt: skip
+                           optimizer=VQE["optimizer"]).to_json()  # fmt: skip
     tl, _ = _host_per_round(rt, "vqe-h2")
     spec = max(tl["jobs"], key=lambda j: j["qubits"])
     iters = max(shot_run["iterations"], 1)
@@ -285,12 +285,13 @@ def probe_born() -> list[Workload]:
 
     ds = load_dataset(BORN["data"])
     with HybridRuntime("heron") as rt, routed(rt, BORN["shots"]):
-        r, bm, _ = run_born(ds, depth=BORN["depth"], steps=BORN["probe_steps"], restarts=1, loss="mmd",
-                            gradient="parameter-shift", shots=BORN["shots"], baselines=False)  # fmt: skip
+        probe = run_born(ds, depth=BORN["depth"], steps=BORN["probe_steps"], restarts=1, loss="mmd",
+                         gradient="parameter-shift", shots=BORN["shots"], baselines=False)  # fmt: skip
+    r, bm = probe.to_json(), probe.model
     tl, _ = _host_per_round(rt, "born")
     exact, ex_s, ex_j = _ledgered(lambda: run_born(ds, depth=BORN["depth"], steps=BORN["probe_steps"], restarts=1,
                                                    baselines=True))  # fmt: skip
-    best = min(exact[0]["classical_baselines"].items(), key=lambda kv: kv[1]["kl"])
+    best = min(exact.to_json()["classical_baselines"].items(), key=lambda kv: kv[1]["kl"])
     steps = BORN["probe_steps"]
     from qscale.coproc.intercept import counts
 
@@ -326,7 +327,7 @@ def probe_qpca() -> list[Workload]:
     from qscale.algorithms.qpca.circuit import controlled_partial_swap
     from qscale.algorithms.qpca.driver import run_qpca
 
-    r = run_qpca(QPCA["data"], QPCA["k"], method="model")
+    r = run_qpca(QPCA["data"], QPCA["k"], method="model").to_json()
     res = r["resources"]
     step = controlled_partial_swap(res["system_qubits"], 0.1)
     t_per_step = sum(1 for op in step.operations if op.name in ("t", "tdg"))

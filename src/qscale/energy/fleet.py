@@ -38,7 +38,7 @@ def serving_power(batch: int, deployment: dict[str, Any]) -> float:
         output_tokens=deployment["output_tokens"],
         pue=1.0,
         intensity=0.0,
-    )
+    ).to_json()
     return float(r["power_w_per_device"]) * deployment["devices"]
 
 

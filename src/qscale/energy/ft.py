@@ -15,13 +15,13 @@ Energy = the modality's power model (qpu.py) at the total physical qubit count Ã
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from qscale.energy.data import QecScheme, QubitModel, ft_table, modality, qec_scheme, qubit_model
 from qscale.energy.ft_factory import Factory, Level, Round, candidates, pick
 from qscale.energy.inputs import assumed
 from qscale.energy.qpu import SCENARIOS, power_w
 from qscale.errors import QscaleUserError
+from qscale.io import Result
 from qscale.validation import check_count, check_non_negative
 
 MAX_DISTANCE = 101
@@ -152,6 +152,10 @@ def _choose(
         cycles = max_cycles + 1
 
 
+class FtResult(Result):
+    """`estimate_ft`'s answer: the `qscale energy ft` JSON (code distance, physical qubits, runtime, energy)."""
+
+
 def estimate_ft(
     *,
     logical_qubits: float,
@@ -166,7 +170,7 @@ def estimate_ft(
     error_budget: float = 1e-3,
     target_per_cycle: float | None = None,
     modality_name: str | None = None,
-) -> dict[str, Any]:
+) -> FtResult:
     """Physical qubits, code distance, runtime and energy of an algorithm of the given logical size.
 
     `qubit_model_name` is a named model from data/ft.toml or a QubitModel itself (the outlook passes a copy with a
@@ -210,7 +214,7 @@ def estimate_ft(
     for sc in SCENARIOS:
         pw = power_w(mod, physical, sc)
         energy[sc] = {"power_w": pw["total_w"], "modules": pw["modules"], "energy_j": pw["total_w"] * runtime}
-    return {
+    return FtResult({
         "kind": "projected",
         "model": "Azure Quantum Resource Estimator model (Beverland et al. 2022), its T-factory search",
         "qubit_model": qm.model_dump() | {"kind": "assumed"},
@@ -250,4 +254,4 @@ def estimate_ft(
             "rotation_constants": assumed({"a": rot["a"], "b": rot["b"]}, rot["source"]),
             "layout": assumed("2*Q + ceil(sqrt(8*Q)) + 1", ft_table("layout")["source"]),
         },
-    }
+    })

@@ -40,6 +40,7 @@ from qscale.energy.inference_model import (
 )
 from qscale.energy.inputs import USER, assumed, intensity_value, pue_value
 from qscale.errors import QscaleUserError
+from qscale.io import Result
 from qscale.validation import check_count, check_fraction, check_non_negative, check_positive
 
 __all__ = ["BYTES_PER_PARAM", "METHODS", "ecologits_token_j", "infer"]
@@ -102,6 +103,10 @@ def _architecture(
     return arch, echo
 
 
+class InferenceResult(Result):
+    """`infer`'s answer: the `qscale energy infer` JSON (energy per token and request, cross-check, inputs)."""
+
+
 def infer(
     *,
     params: float,
@@ -125,7 +130,7 @@ def infer(
     method: str = "roofline",
     calibration_name: str = "default",
     engine: str = "vllm",
-) -> dict[str, Any]:
+) -> InferenceResult:
     """Energy per output token and per request; `method` picks the headline model, the other cross-checks.
 
     `calibration_name="default"` prices the physics model with the parameters fitted to ML.ENERGY's
@@ -272,7 +277,7 @@ def infer(
     embodied = None
     if method == "roofline" and acc.chip_embodied_kg is not None:
         embodied = acc.chip_embodied_kg * device_seconds / 3600.0 * n_requests / (5.0 * 8760.0) / 1000.0
-    return {
+    return InferenceResult({
         "kind": "projected",
         "method": method,
         "calibration": calibration_name,
@@ -322,4 +327,4 @@ def infer(
             "pue": assumed(pue_s.value, pue_s.source),
             "intensity_kg_per_kwh": assumed(grid.value, grid.source),
         },
-    }
+    })

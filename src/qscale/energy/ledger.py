@@ -5,7 +5,7 @@ Wrap a command's work in a ledger and attach `ledger.to_dict()` to its JSON:
     with EnergyLedger("qaoa") as ledger:
         result = run_qaoa(...)
         ledger.add_qpu("superconducting", qubits=12, two_qubit_depth=20, shots=1024)  # optional projection
-    emit(with_ledger(result, ledger), as_json, human)
+    emit(with_ledger(result.to_json(), ledger), as_json, human)
 
 Sources, per component: NVIDIA GPUs through NVML's total-energy counter ("measured"); CPU packages through
 RAPL when readable ("measured"), otherwise this process's CPU time × a stated watts-per-core ("estimated");

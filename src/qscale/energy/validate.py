@@ -95,7 +95,7 @@ def _ft(row: dict[str, Any]) -> dict[str, Any]:
         rotation_count=row.get("rotation_count", 0),
         logical_depth=row.get("logical_depth"),
         target_per_cycle=row.get("target_per_cycle"),
-    )
+    ).to_json()
     return {
         "name": row["name"],
         "qubit_model": row["qubit_model"],

@@ -71,11 +71,11 @@ def dispatch_week_figure(outcome, start: int | None = None) -> Figure:
     ax.set_ylabel("MW")
     ax.axhline(0, color="black", lw=0.5)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    ax.set_title(f"Campus dispatch, one week{_tag(outcome.summary)}")
+    ax.set_title(f"Campus dispatch, one week{_tag(outcome.report)}")
     return Figure(
         "Dispatch (one week)",
         figure_png(fig),
-        f"Hourly supply by technology (projected); storage charging below zero.{_tag(outcome.summary)}",
+        f"Hourly supply by technology (projected); storage charging below zero.{_tag(outcome.report)}",
     )
 
 
@@ -83,7 +83,7 @@ def capacity_figure(outcome) -> Figure:
     """Optimal power capacities (MW) and storage energy (MWh) side by side."""
     plt = pyplot()
 
-    s = outcome.summary
+    s = outcome.report
     caps = {("grid (peak import)" if k == "grid" else k): v for k, v in s["capacities_mw"].items() if v > 1e-3}
     stor = {k: v for k, v in s["storage_mwh"].items() if v > 1e-3}
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6), gridspec_kw={"width_ratios": [3, 1.4]})
@@ -109,7 +109,7 @@ def cost_figure(outcome) -> Figure:
     """Annual cost by technology, split into annualised capex+FOM and operating cost."""
     plt = pyplot()
 
-    s = outcome.summary
+    s = outcome.report
     items = {k: v for k, v in s["cost_breakdown_per_year"].items() if v["capex_usd"] + v["opex_usd"] > 1.0}
     names = list(items)
     capex = np.array([items[k]["capex_usd"] for k in names]) / 1e6

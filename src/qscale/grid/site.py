@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from qscale.grid.config import SiteConfig
 from qscale.grid.network import Built, Inputs, build_network, make_inputs
 from qscale.grid.results import summarise
 from qscale.grid.solve import solve
 from qscale.grid.techdata import TechData, load_techdata
+from qscale.io import Result
 
 
 @dataclass
-class SiteOutcome:
-    summary: dict
-    built: Built
-    config: SiteConfig
-    techdata: TechData
+class SiteResult(Result):
+    """`run_site`'s answer: the `qscale site` JSON, and the solved network, config and technology data for plots."""
+
+    built: Built = field(repr=False, kw_only=True)
+    config: SiteConfig = field(repr=False, kw_only=True)
+    techdata: TechData = field(repr=False, kw_only=True)
+
+    def write_plots(self, folder: Path) -> None:
+        """Write the campus figures as PNGs into `folder` and list their paths in the report under `plots`."""
+        from qscale.grid.plots import site_figures, write_figures
+
+        self.report["plots"] = write_figures(site_figures(self), folder, "site")
 
 
 class _Rebuilder:
@@ -42,7 +51,7 @@ class _Rebuilder:
         return build_network(self.cfg.model_copy(update={"supply": supply}), self.td, self.inputs)
 
 
-def run_site(cfg: SiteConfig, progress: Callable[[str], None] | None = None) -> SiteOutcome:
+def run_site(cfg: SiteConfig, progress: Callable[[str], None] | None = None) -> SiteResult:
     """Capacity expansion and hourly dispatch for the campus in `cfg`; raises SiteInfeasibleError with a reason."""
     say = progress or (lambda _msg: None)
     td = load_techdata(cfg.run.year, cfg.run.cost_case)
@@ -57,4 +66,4 @@ def run_site(cfg: SiteConfig, progress: Callable[[str], None] | None = None) -> 
         rebuild=_Rebuilder(cfg, td, inputs),
     )
     say(f"site: solved in {info.seconds:.1f} s")
-    return SiteOutcome(summarise(built, cfg, td, info), built, cfg, td)
+    return SiteResult(summarise(built, cfg, td, info), built=built, config=cfg, techdata=td)

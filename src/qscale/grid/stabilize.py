@@ -9,12 +9,16 @@ technology's energy-to-power floor, checked by a final run with that finite ener
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from qscale.errors import QscaleUserError
 from qscale.grid.controller import Device, Limits, Run, Tuning, band_amplitude, max_ramp, simulate
 from qscale.grid.swing import SwingSpec, load_trace, stabilize_data
+from qscale.io import Result, atomic_write_text
 
 TECHNOLOGIES = ("smes", "li-ion", "flywheel", "supercap")
 MJ_PER_MWH = 3600.0
@@ -150,14 +154,35 @@ def traces_csv(traces: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass
+class StabilizeResult(Result):
+    """`run_stabilize`'s answer: the `qscale stabilize` JSON and the time series behind it (for plots and CSV).
+
+    traces: t_s and load_mw arrays, and per technology its grid_mw and energy_mwh arrays (None where it failed).
+    """
+
+    traces: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def write_plots(self, folder: Path) -> None:
+        """Write the smoothing figure as a PNG into `folder` and list it in the report under `plots`."""
+        from qscale.grid.plots import stabilize_figure, write_figures
+
+        self.report["plots"] = write_figures([stabilize_figure(self.report, self.traces)], folder, "stabilize")
+
+    def write_trace_csv(self, path: Path) -> None:
+        """Write the load and grid-side traces as CSV to `path` and record it in the report under `trace_csv`."""
+        atomic_write_text(path, traces_csv(self.traces))
+        self.report["trace_csv"] = str(path)
+
+
 def run_stabilize(
     spec: SwingSpec,
     ramp_limit_mw_per_s: float | None = None,
     band_limit_mw: float | None = None,
     band_hz: tuple[float, float] | None = None,
     technologies: tuple[str, ...] = TECHNOLOGIES,
-) -> tuple[dict, dict]:
-    """Size each technology for the swing in `spec`; returns (JSON-ready result, traces for plotting)."""
+) -> StabilizeResult:
+    """Size each technology for the swing in `spec`: the `qscale stabilize` JSON, with the traces beside it."""
     data = stabilize_data()
     t, cluster, quantum = load_trace(spec)
     load = cluster + quantum
@@ -228,4 +253,4 @@ def run_stabilize(
             "fast edges (extra_power_for_response_mw), so results depend on response_s and edge_s",
         ],
     }
-    return result, traces
+    return StabilizeResult(result, traces=traces)

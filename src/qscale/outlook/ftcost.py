@@ -36,7 +36,7 @@ def _ft_run(q: int, t_count: int, rotations: int, rotation_depth: int, measureme
         r = estimate_ft(
             logical_qubits=q, qubit_model_name=qm, t_count=t_count, rotation_count=rotations,
             rotation_depth=rotation_depth if rotations else None, measurement_count=measurements, logical_depth=depth,
-        )  # fmt: skip
+        ).to_json()  # fmt: skip
     except QscaleUserError:
         return None  # above threshold, or the target is out of the model's reach
     return FtRun(r["runtime_s"], int(r["physical_qubits"]), r["code_distance"])

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from qscale.io import Result
 from qscale.outlook import DEFAULT_YEARS
 from qscale.outlook.campus import OPTIONS, campus_year
 from qscale.outlook.sampling import check_samples_seed, chunks, draw
@@ -127,18 +128,40 @@ def _verdict(key: str, t: dict[str, Any]) -> str:
     return text
 
 
+class OutlookResult(Result):
+    """`run_outlook`'s answer: the `qscale outlook` JSON (percentiles per year, verdicts, where the chunks ran)."""
+
+    def write_plots(self, folder: Path) -> None:
+        """Write the fan charts as PNGs into `folder` and list their paths in the report under `plots`."""
+        from qscale.outlook.plots import write_plots
+
+        self.report["plots"] = write_plots(self.report, folder)
+
+
 def run_outlook(
     samples: int = 2000,
     seed: int = 1,
     years: list[int] | tuple[int, ...] = DEFAULT_YEARS,
     scenarios: Scenarios | Path | str | dict | None = None,
     map_chunks: ChunkMap | None = None,
-) -> dict[str, Any]:
+    parallel: bool = False,
+    address: str | None = None,
+) -> OutlookResult:
     """Draw `samples` futures and summarise campus energy, cost, carbon and each task's QPU-vs-classical energy.
 
     `map_chunks(simulate_chunk, [args, ...])` runs the chunks and returns their results in order; the default
-    runs them here, one after another (qscale.distributed.ray_map runs them as Ray tasks).
+    runs them here, one after another. `parallel` or an `address` (auto or HOST:PORT) runs them as Ray tasks
+    (qscale.distributed.ray_map); the report's `execution` says which (`custom` for a caller's own map).
     """
+    if map_chunks is None and (parallel or address is not None):
+        from functools import partial
+
+        from qscale.distributed import ray_map
+
+        map_chunks = partial(ray_map, address=address)
+        backend = "ray"
+    else:
+        backend = "serial" if map_chunks is None else "custom"
     t0 = time.perf_counter()
     sc = scenarios if isinstance(scenarios, Scenarios) else load_scenarios(scenarios)
     base = sc.meta.base_year
@@ -149,7 +172,7 @@ def run_outlook(
     joined = join_chunks(parts)
     tasks = {k: _task(t, joined["tasks"][k], yrs) for k, t in sc.selected_tasks().items()}
     unsupported = [k for k, t in tasks.items() if not t["quality_supported"]]
-    return {
+    return OutlookResult({
         "kind": "projected",
         "samples": int(samples),
         "seed": int(seed),
@@ -166,7 +189,8 @@ def run_outlook(
         "scenarios": sc.echo(),
         "notes": NOTES,
         "seconds": time.perf_counter() - t0,
-    }
+        "execution": {"backend": backend, "address": address or "local"},
+    })
 
 
 NOTES = [

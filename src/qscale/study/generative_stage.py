@@ -58,25 +58,28 @@ def run(cfg: GenerativeStage, study: StudySection, progress) -> StageOutput:
     seed, device = study.seed, study.device
     h2 = load_hamiltonian("h2")
     progress("generative: VQE on H2, exact energies")
-    h2_runs = {"exact": run_vqe(h2, "hea", 1, "lbfgs", 0, 2, 300, seed=seed, device=device)}
+    h2_runs = {"exact": run_vqe(h2, "hea", 1, "lbfgs", 0, 2, 300, seed=seed, device=device).to_json()}
     progress(f"generative: VQE on H2 with {cfg.vqe_shots} shots per measurement group")
     h2_runs["shots, parameter shift"] = run_vqe(h2, "chemistry", 1, "adam", cfg.vqe_shots, 1, cfg.vqe_max_iter,
-                                                lr=0.1, seed=seed, device=device)
-    h2_runs["shots, SPSA"] = run_vqe(h2, "hea", 1, "spsa", cfg.vqe_shots, 1, cfg.vqe_max_iter, seed=seed, device=device)
+                                                lr=0.1, seed=seed, device=device).to_json()
+    h2_runs["shots, SPSA"] = run_vqe(h2, "hea", 1, "spsa", cfg.vqe_shots, 1, cfg.vqe_max_iter, seed=seed,
+                                     device=device).to_json()
 
     ising: list[dict] = []
     for n in sorted(set(cfg.ising_qubits)):
         ham = load_hamiltonian(f"tfim:{n}")
         for depth in sorted(set(cfg.ising_depths)):
             progress(f"generative: VQE on a {n}-qubit Ising chain, depth {depth}")
-            r = run_vqe(ham, cfg.ising_ansatz, depth, "lbfgs", 0, 2, cfg.ising_max_iter, seed=seed, device=device)
+            r = run_vqe(ham, cfg.ising_ansatz, depth, "lbfgs", 0, 2, cfg.ising_max_iter, seed=seed,
+                        device=device).to_json()
             ising.append({"n_qubits": n, "depth": depth, **{k: r[k] for k in _KEEP}})
 
     progress(f"generative: Born machine on {cfg.born_dataset}")
     ds = load_dataset(cfg.born_dataset, seed=seed, qubits=cfg.born_qubits)
-    born, bm, baselines = run_born(ds, depth=cfg.born_depth, steps=cfg.born_steps, restarts=cfg.born_restarts,
-                                   seed=seed, device=device)
-    dists = {"QCBM (simulated)": bm.probabilities(), **{b.name: b.probs_ for b in baselines.values()}}
+    fitted = run_born(ds, depth=cfg.born_depth, steps=cfg.born_steps, restarts=cfg.born_restarts, seed=seed,
+                      device=device)
+    born = fitted.to_json()
+    dists = {"QCBM (simulated)": fitted.model.probabilities(), **{b.name: b.probs_ for b in fitted.baselines.values()}}
 
     summary = {
         "h2": {name: {k: r[k] for k in _KEEP} for name, r in h2_runs.items()},

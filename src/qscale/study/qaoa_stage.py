@@ -36,13 +36,13 @@ def run(cfg: QAOAStage, study: StudySection, progress) -> StageOutput:
     p_max = max(cfg.depths)
     common = {"shots": cfg.shots, "seed": study.seed, "device": study.device, "dtype": cfg.dtype}
     progress(f"QAOA: optimising angles up to p={p_max} on {problem.description}")
-    optimized = run_qaoa(problem, p_max, mode="optimize", restarts=cfg.restarts, **common)
+    optimized = run_qaoa(problem, p_max, mode="optimize", restarts=cfg.restarts, **common).to_json()
     ratios_opt = optimized["optimization"]["ratio_by_depth"]
     fixed: dict[int, dict] = {}
     if problem.regular_degree is not None:
         for p in sorted(set(cfg.depths)):
             progress(f"QAOA: fixed angles at p={p}")
-            fixed[p] = run_qaoa(problem, p, mode="fixed", baselines=False, **common)
+            fixed[p] = run_qaoa(problem, p, mode="fixed", baselines=False, **common).to_json()
     baselines = optimized["classical_baselines"]
     e_min = optimized["optimal_energy"]
 

@@ -58,7 +58,7 @@ def sweep(cfg: QPCAStage, seed: int, device: str, progress) -> tuple[str, dict[i
                     tang_samples=cfg.tang_samples,
                     device=device,
                     baselines=(i == 0),
-                )
+                ).to_json()
             )
         out[k] = {"runs": runs, "baselines": runs[0].pop("classical_baselines")}
     return dataset.description, out

@@ -89,7 +89,7 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
             shots=cfg.shots,
             seed=study.seed,
             device=study.device,
-        )
+        ).to_json()
 
     results: dict[str, dict] = {}
     baseline: dict | None = None  # qubo-exact on qubo-qaoa's layers, when those differ from the others'

@@ -51,10 +51,11 @@ def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
     site_cfg = load_site_config(None, overrides)
     progress(f"site: capacity expansion over {cfg.hours} hours")
     outcome = run_site(site_cfg, progress)
-    summary = outcome.summary
+    summary = outcome.to_json()
     progress("site: power-swing smoothing")
     spec = default_swing_spec(duration_s=cfg.stabilize_duration_s, seed=study.seed)
-    swing, traces = run_stabilize(spec, technologies=tuple(cfg.stabilize_technologies))
+    smoothing = run_stabilize(spec, technologies=tuple(cfg.stabilize_technologies))
+    swing, traces = smoothing.to_json(), smoothing.traces
 
     cap_rows = [[name, f"{mw:.1f}"] for name, mw in summary["capacities_mw"].items() if mw > 0.05]
     cost_rows = [

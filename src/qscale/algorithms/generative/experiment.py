@@ -8,6 +8,7 @@ parameter count and wall time. The Born machine's figures are simulated; the bas
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,7 +16,16 @@ from qscale.algorithms.generative.baselines import MADE, RBM, EmpiricalHistogram
 from qscale.algorithms.generative.born import BornMachine
 from qscale.algorithms.generative.data import GenerativeDataset
 from qscale.algorithms.generative.metrics import kl_divergence, nll, valid_fraction
+from qscale.io import Result
 from qscale.validation import check_int
+
+
+@dataclass
+class BornResult(Result):
+    """`run_born`'s answer: the `qscale born` JSON, the trained model and the fitted classical baselines."""
+
+    model: BornMachine | None = field(default=None, repr=False)
+    baselines: dict[str, EmpiricalHistogram | RBM | MADE] = field(default_factory=dict, repr=False)
 
 
 def score(p: np.ndarray, ds: GenerativeDataset, drawn: np.ndarray) -> dict:
@@ -63,8 +73,8 @@ def run_born(
     device: str = "auto",
     baselines: bool = True,
     backend: str = "exact",
-) -> tuple[dict, BornMachine, dict]:
-    """Fit the QCBM (and baselines); returns the `qscale born` JSON dict, the model and the baselines.
+) -> BornResult:
+    """Fit the QCBM (and baselines): the `qscale born` JSON, with the model and the fitted baselines beside it.
 
     backend: with shots, where training's sampled circuits and the final draws run (qscale.primitives.backends).
     """
@@ -124,4 +134,4 @@ def run_born(
             }
             for key, m in fitted.items()
         }
-    return result, bm, fitted
+    return BornResult(result, model=bm, baselines=fitted)

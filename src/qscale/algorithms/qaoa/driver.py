@@ -18,6 +18,7 @@ from scipy.optimize import minimize
 
 from qscale.algorithms.qaoa.problems import Problem, approximation_ratio
 from qscale.errors import QscaleUserError
+from qscale.io import Result
 from qscale.quantum.device import resolve_device
 from qscale.quantum.memory import check_memory
 from qscale.quantum.qaoa_engine import QAOASimulator
@@ -237,6 +238,10 @@ def project_qpu(
     return out
 
 
+class QaoaResult(Result):
+    """`run_qaoa`'s answer: the `qscale qaoa` JSON (angles, ratio, samples, baselines, projected QPU cost)."""
+
+
 def _bitstring(index: int, n: int) -> str:
     """Qiskit order: the rightmost character is qubit 0 (the first variable in sorted order)."""
     return format(int(index), f"0{n}b")
@@ -256,8 +261,8 @@ def run_qaoa(
     dtype: str = "complex128",
     baselines: bool = True,
     backend: str = "exact",
-) -> dict:
-    """Run QAOA at depth p and return the result dict of the `qscale qaoa` JSON contract.
+) -> QaoaResult:
+    """Run QAOA at depth p; the result's `to_json()` is the `qscale qaoa` JSON contract.
 
     backend: `exact` (qscale's engine) or a name of qscale.primitives.backends, which then runs the final circuit.
     """
@@ -359,4 +364,4 @@ def run_qaoa(
         result["classical_baselines"] = classical_baselines(problem, diag, seed)
     if on_backend is not None:
         on_backend.apply(result, problem.bqm, diag, g, b)
-    return result
+    return QaoaResult(result)

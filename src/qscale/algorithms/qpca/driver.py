@@ -1,4 +1,4 @@
-"""One qPCA job as the CLI and the study run it: simulated qPCA beside three classical baselines, one dict out.
+"""One qPCA job as the CLI and the study run it: simulated qPCA beside three classical baselines, one result out.
 
 Quality is measured the same way for every method on the same centred data (`quality`); exact PCA's
 eigenvectors are the reference for principal angles. Times: classical baselines are measured wall time on
@@ -24,7 +24,12 @@ from qscale.algorithms.qpca.estimator import MAX_SHOTS, METHODS, QuantumPCA
 from qscale.algorithms.qpca.quality import quality
 from qscale.algorithms.qpca.schedule import DEFAULT_BITS, DEFAULT_SHOTS, plan
 from qscale.errors import QscaleUserError
+from qscale.io import Result
 from qscale.validation import check_choice, check_int
+
+
+class QpcaResult(Result):
+    """`qpca_on` / `run_qpca`'s answer: the `qscale qpca` JSON (quality, resources, baselines, notes, seconds)."""
 
 
 def _baseline_entry(b: Baseline, q: dict) -> dict:
@@ -49,7 +54,7 @@ def qpca_on(
     device: str = "cpu",
     baselines: bool = True,
     backend: str = "exact",
-) -> dict[str, Any]:
+) -> QpcaResult:
     """qPCA and (optionally) the baselines on a loaded `data.Dataset`.
 
     backend: also run one DME step of the circuit method on it (qpca backend module; circuit method only).
@@ -118,7 +123,7 @@ def qpca_on(
         "DME-only depth.",
     ]
     result["seconds"] = time.perf_counter() - t0
-    return result
+    return QpcaResult(result)
 
 
 def check_options(k: int, bits: int, copies: int | None, shots: int, method: str, tang_samples: int) -> None:
@@ -130,7 +135,7 @@ def check_options(k: int, bits: int, copies: int | None, shots: int, method: str
     check_int(tang_samples, "--tang-samples", min=k, note=" (= --k)")
 
 
-def run_qpca(data: str, k: int, **kwargs: Any) -> dict[str, Any]:
+def run_qpca(data: str, k: int, **kwargs: Any) -> QpcaResult:
     """Load --data and run `qpca_on`; `seconds` includes loading (and, the first time, embedding) the data."""
     if kwargs.get("backend", "exact") != "exact":  # a bad name fails before the data loads
         from qscale.primitives.backends import check_backend_name
@@ -147,5 +152,5 @@ def run_qpca(data: str, k: int, **kwargs: Any) -> dict[str, Any]:
     t0 = time.perf_counter()
     dataset = load_dataset(data, seed=kwargs.get("seed", 0), device=kwargs.get("device", "cpu"))
     out = qpca_on(dataset, k, **kwargs)
-    out["seconds"] = time.perf_counter() - t0
+    out.report["seconds"] = time.perf_counter() - t0
     return out

@@ -21,6 +21,7 @@ from qscale.algorithms.variational.optimizers import Objective, OptResult, run_o
 from qscale.algorithms.variational.parameter_shift import expand, shift_jacobian
 from qscale.algorithms.variational.pauli_measurement import SampledEnergy
 from qscale.errors import QscaleUserError
+from qscale.io import Result
 from qscale.quantum.device import resolve_device, resolve_dtype
 from qscale.quantum.pauli import PauliSum
 from qscale.quantum.statevector import simulate
@@ -118,6 +119,10 @@ class VQE:
         return self
 
 
+class VqeResult(Result):
+    """`run_vqe`'s answer: the `qscale vqe` JSON (energy beside the exact ground energy, trace, shots)."""
+
+
 def run_vqe(
     ham: Hamiltonian,
     ansatz: str = "hea",
@@ -131,8 +136,8 @@ def run_vqe(
     device: str = "auto",
     dtype: str = "complex128",
     backend: str = "exact",
-) -> dict:
-    """VQE on `ham` beside exact diagonalisation; the dict of the `qscale vqe` JSON contract.
+) -> VqeResult:
+    """VQE on `ham` beside exact diagonalisation; the result's `to_json()` is the `qscale vqe` JSON contract.
 
     backend: with shots, where the measurement circuits run (exact = qscale; see qscale.primitives.backends).
     """
@@ -189,4 +194,4 @@ def run_vqe(
         result["total_energy"] = vqe.energy_ + ham.meta["nuclear_repulsion"]
         result["chemical_accuracy"] = CHEMICAL_ACCURACY
         result["within_chemical_accuracy"] = abs(result["error"]) <= CHEMICAL_ACCURACY
-    return result
+    return VqeResult(result)

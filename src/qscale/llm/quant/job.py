@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from qscale.errors import QscaleUserError
+from qscale.io import Result
 from qscale.llm.models import FP_NOTE, LoadedModel, check_model_name, load_causal_lm
 from qscale.llm.perplexity import Perplexity, perplexity
 from qscale.llm.quant.base import LayerQuantizer
@@ -64,6 +65,10 @@ def _factory(method: str, opts: dict[str, Any]) -> Callable[[], LayerQuantizer]:
     return lambda: make_quantizer(method, **kwargs)
 
 
+class QuantizeResult(Result):
+    """`run_quantize`'s answer: the `qscale quantize` JSON (perplexity beside the unquantized model, errors, QAOA)."""
+
+
 def run_quantize(
     model: str = "smollm2-135m", bits: int = 4, method: str = "gptq", solver: str = "exact", block: int = 8,
     vars_per_weight: int = 1, group_size: int | None = None, act_order: bool = False, layers: str = "*",
@@ -72,8 +77,8 @@ def run_quantize(
     device: str = "auto", percdamp: float = 0.01, batch_size: int = 8, refine: int | None = None,
     on_stage: Callable[[str], None] | None = None, on_layer: Callable[[str, int, int], None] | None = None,
     backend: str = "exact", backend_qubos: int = 32,
-) -> dict[str, Any]:
-    """Quantize `model`'s block linear layers and return the result dict of the `qscale quantize` JSON.
+) -> QuantizeResult:
+    """Quantize `model`'s block linear layers; the result's `to_json()` is the `qscale quantize` JSON.
 
     backend: with --solver qaoa, also run a sample of `backend_qubos` block QUBOs there (llm.quant.qaoa_backend).
     """
@@ -197,7 +202,7 @@ def run_quantize(
         )
         out["saved_to"] = str(save_quantized(loaded, results, {k: out[k] for k in keep}, save))
     out["seconds"] = time.perf_counter() - t_start
-    return out
+    return QuantizeResult(out)
 
 
 def _fp_perplexity(loaded: LoadedModel, windows: torch.Tensor, batch_size: int) -> tuple[Perplexity, float]:
