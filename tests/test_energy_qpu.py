@@ -10,7 +10,7 @@ from qscale.errors import QscaleUserError
 
 
 def test_superconducting_job_follows_the_documented_formulas():
-    j = qpu_job("superconducting", qubits=53, two_qubit_depth=20, shots=1_000_000)
+    j = qpu_job("superconducting", qubits=53, two_qubit_depth=20, shots=1_000_000).report
     typ = j["scenarios"]["typical"]
     assert typ["total_w"] == pytest.approx(15_000 + 53 * 10)  # one fridge + 10 W per qubit
     shot = 250e-6 + 20 * (25e-9 + 50e-9) + 1e-6
@@ -22,10 +22,10 @@ def test_superconducting_job_follows_the_documented_formulas():
 
 @pytest.mark.parametrize("name", ["superconducting", "trapped_ion", "neutral_atom", "photonic"])
 def test_range_is_ordered_and_grows_with_work(name):
-    small = qpu_job(name, qubits=20, two_qubit_depth=10, shots=1000)
+    small = qpu_job(name, qubits=20, two_qubit_depth=10, shots=1000).report
     e = small["energy_j"]
     assert 0 < e["low"] <= e["typical"] <= e["high"]
-    bigger = qpu_job(name, qubits=20, two_qubit_depth=10, shots=1000, circuits=3, iterations=5)
+    bigger = qpu_job(name, qubits=20, two_qubit_depth=10, shots=1000, circuits=3, iterations=5).report
     mod = modalities()[name]
     for sc in SCENARIOS:
         shot = bigger["scenarios"][sc]["shot_seconds"]
@@ -35,8 +35,8 @@ def test_range_is_ordered_and_grows_with_work(name):
 
 
 def test_more_qubits_than_a_module_adds_modules():
-    one = qpu_job("superconducting", qubits=1000, two_qubit_depth=1, shots=1)
-    two = qpu_job("superconducting", qubits=1001, two_qubit_depth=1, shots=1)
+    one = qpu_job("superconducting", qubits=1000, two_qubit_depth=1, shots=1).report
+    two = qpu_job("superconducting", qubits=1001, two_qubit_depth=1, shots=1).report
     assert one["scenarios"]["typical"]["modules"] == 1
     assert two["scenarios"]["typical"]["modules"] == 2
 

@@ -32,7 +32,7 @@ def test_llmcarbon_rows_within_ten_percent(row):
         avg_power_w=watts,
         pue=pue,
         intensity=ci,
-    )
+    ).report
     assert r["energy_mwh"] == pytest.approx(mwh, rel=0.10)
     assert r["co2_t"] == pytest.approx(co2, rel=0.10)
     assert r["kind"] == "projected"
@@ -48,7 +48,7 @@ def test_gpt3_within_five_percent_with_formula_parts_echoed():
         avg_power_w=330,
         pue=1.1,
         intensity=0.429,
-    )
+    ).report
     assert r["energy_mwh"] == pytest.approx(1287, rel=0.05)
     assert r["co2_t"] == pytest.approx(552, rel=0.05)
     assert r["flops"] == pytest.approx(6 * 175e9 * 300e9)
@@ -64,7 +64,7 @@ def test_gpt3_within_five_percent_with_formula_parts_echoed():
 def test_moe_uses_active_parameters_and_precision_changes_peak():
     dense = train_from_compute(
         params=100e9, tokens=1e12, hardware="H100", devices=64, hw_efficiency=0.4, pue=1.0, intensity=0.4
-    )
+    ).report
     moe = train_from_compute(
         params=100e9,
         active_params=10e9,
@@ -74,7 +74,7 @@ def test_moe_uses_active_parameters_and_precision_changes_peak():
         hw_efficiency=0.4,
         pue=1.0,
         intensity=0.4,
-    )
+    ).report
     assert moe["energy_mwh"] == pytest.approx(dense["energy_mwh"] / 10)
     fp8 = train_from_compute(
         params=100e9,
@@ -85,18 +85,18 @@ def test_moe_uses_active_parameters_and_precision_changes_peak():
         pue=1.0,
         intensity=0.4,
         precision="fp8",
-    )
+    ).report
     assert fp8["days"] == pytest.approx(dense["days"] / 2, rel=1e-3)  # 1,979 vs 989 TFLOP/s
     assert dense["inputs"]["avg_power_w"]["value"] == 700  # the published per-GPU power for H100
 
 
 def test_device_hours_form():
-    r = train_from_device_hours(device_hours=1e6, avg_power_w=400, pue=1.2, intensity=0.4, devices=1000)
+    r = train_from_device_hours(device_hours=1e6, avg_power_w=400, pue=1.2, intensity=0.4, devices=1000).report
     assert r["energy_mwh"] == pytest.approx(480.0)
     assert r["co2_t"] == pytest.approx(192.0)
     assert r["days"] == pytest.approx(1e6 / 1000 / 24)
     assert r["co2_embodied_t"] is None  # no hardware: not estimated, and said so
-    with_hw = train_from_device_hours(device_hours=1e6, hardware="A100-80", pue=1.0, intensity=0.0)
+    with_hw = train_from_device_hours(device_hours=1e6, hardware="A100-80", pue=1.0, intensity=0.0).report
     assert with_hw["inputs"]["avg_power_w"]["value"] == 400
     assert with_hw["co2_t"] == 0.0
     assert with_hw["co2_embodied_t"] > 0

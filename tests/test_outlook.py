@@ -124,7 +124,7 @@ def test_degenerate_scenario_gives_the_hand_computed_future():
     toy = r["tasks"]["toy"]
     qpu = typical_qpu_energy(8, 17, 256)
     priced = nisq_seconds(device("heron"), 17, 1, 1, 256, "typical")["device_s"]  # the planner's one model
-    assert qpu == pytest.approx(qpu_job("superconducting", 8, 17, 256)["power_w"]["typical"] * priced, rel=1e-12)
+    assert qpu == pytest.approx(qpu_job("superconducting", 8, 17, 256).report["power_w"]["typical"] * priced, rel=1e-12)
     for y in ("2030", "2040"):
         assert toy["classical_energy_j"][y]["p50"] == pytest.approx(5e9 / (1e10 * 0.5))  # 1 J
         assert toy["qpu_energy_j"][y]["p5"] == pytest.approx(qpu, rel=1e-9)

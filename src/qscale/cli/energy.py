@@ -106,7 +106,7 @@ def train(
                 pue=pue_s,
                 intensity=grid_s,
                 lifetime_years=lifetime_years,
-            )
+            ).to_json()
         missing = [
             n
             for n, v in (
@@ -132,7 +132,7 @@ def train(
             pue=pue_s,
             intensity=grid_s,
             lifetime_years=lifetime_years,
-        )
+        ).to_json()
 
     def human(r: dict[str, Any]) -> None:
         days = f"{r['days']:.3g} days, " if r["days"] is not None else ""
@@ -262,7 +262,10 @@ def qpu(
         )
         _print_ledger(r)
 
-    _run("qpu", lambda: qpu_job(modality, qubits, two_qubit_depth, shots, circuits, iterations), as_json, human)
+    def compute() -> dict[str, Any]:
+        return qpu_job(modality, qubits, two_qubit_depth, shots, circuits, iterations).to_json()
+
+    _run("qpu", compute, as_json, human)
 
 
 @energy_app.command()
@@ -331,27 +334,17 @@ def validate(as_json: JsonOpt = False) -> None:
         print(markdown({k: r[k] for k in ("training", "inference", "qpu", "ft")}), end="")
         _print_ledger(r)
 
-    _run("validate", validation_rows, as_json, human)
+    _run("validate", lambda: validation_rows().to_json(), as_json, human)
 
 
 @energy_app.command("list")
 @guarded
 def list_data(as_json: JsonOpt = False) -> None:
     """Known hardware, grid regions, PUE presets, QPU modalities and fault-tolerant qubit models."""
-    from qscale.energy import data
-
-    def compute() -> dict[str, Any]:
-        grid = data.grid_data()
-        return {
-            "hardware": {k: a.name for k, a in data.accelerators().items()},
-            "grid": {k: v["kg_per_kwh"] for k, v in grid["intensity"].items()},
-            "pue": {k: v["value"] for k, v in grid["pue"].items()},
-            "modalities": {k: m.description for k, m in data.modalities().items()},
-            "qubit_models": {k: q.modality for k, q in data.qubit_models().items()},
-        }
+    from qscale.energy.data import catalog
 
     def human(r: dict[str, Any]) -> None:
         for section in ("hardware", "grid", "pue", "modalities", "qubit_models"):
             print(f"{section}: " + ", ".join(f"{k} ({v})" for k, v in r[section].items()))
 
-    _run("list", compute, as_json, human)
+    _run("list", lambda: catalog().to_json(), as_json, human)

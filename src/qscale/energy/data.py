@@ -14,6 +14,7 @@ from pydantic import Field, PositiveFloat, ValidationError
 
 from qscale.config import Frozen, format_error, packaged_toml
 from qscale.errors import QscaleUserError
+from qscale.io import Result
 
 
 class Accelerator(Frozen):
@@ -211,3 +212,18 @@ def validation_data() -> dict[str, Any]:
 def grid_data() -> dict[str, Any]:
     """The whole grid file: intensities, PUE presets and defaults."""
     return _load("grid.toml")
+
+
+class CatalogResult(Result):
+    """The `qscale energy list` JSON: the names each option accepts, with a one-line description or value."""
+
+
+def catalog() -> CatalogResult:
+    grid = grid_data()
+    return CatalogResult({
+        "hardware": {k: a.name for k, a in accelerators().items()},
+        "grid": {k: v["kg_per_kwh"] for k, v in grid["intensity"].items()},
+        "pue": {k: v["value"] for k, v in grid["pue"].items()},
+        "modalities": {k: m.description for k, m in modalities().items()},
+        "qubit_models": {k: q.modality for k, q in qubit_models().items()},
+    })  # fmt: skip

@@ -115,7 +115,7 @@ class EnergyLedger:
         label: str | None = None,
     ) -> dict[str, Any]:
         """Record simulated quantum work as projected QPU time and energy on `modality` hardware."""
-        job = qpu_job(modality, qubits, two_qubit_depth, shots, circuits, iterations)
+        job = qpu_job(modality, qubits, two_qubit_depth, shots, circuits, iterations).report
         entry = {
             "label": label or f"{job['modality']} job",
             "kind": "projected",

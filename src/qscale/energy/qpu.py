@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from qscale.energy.data import Modality, modality
+from qscale.io import Result
 from qscale.validation import check_count
 
 SCENARIOS = ("low", "typical", "high")
@@ -50,6 +51,10 @@ def job_seconds(
     }
 
 
+class QpuJobResult(Result):
+    """`qpu_job`'s answer: the `qscale energy qpu` JSON (seconds, power and energy per scenario, the inputs)."""
+
+
 def qpu_job(
     modality_name: str,
     qubits: float,
@@ -57,7 +62,7 @@ def qpu_job(
     shots: float,
     circuits: float = 1,
     iterations: float = 1,
-) -> dict[str, Any]:
+) -> QpuJobResult:
     """Projected time and energy of a job (`circuits` circuits × `shots` shots, repeated `iterations` times)."""
     mod = modality(modality_name)
     n = check_count(qubits, "--qubits")
@@ -70,7 +75,7 @@ def qpu_job(
         p = power_w(mod, n, sc)
         t = job_seconds(mod, depth, n_shots, n_circuits, n_iter, sc)
         scenarios[sc] = {**p, **t, "energy_j": p["total_w"] * t["seconds"]}
-    return {
+    return QpuJobResult({
         "kind": "projected",
         "modality": mod.key,
         "description": mod.description,
@@ -90,7 +95,7 @@ def qpu_job(
         "seconds = iterations*(circuits*(shots*shot + circuit_overhead) + iteration_overhead); energy = power*seconds",
         "note": "low/typical/high = the ends of the published (or assumed) ranges giving the lowest/central/highest "
         "energy; a machine dedicated to the job is assumed",
-    }
+    })
 
 
 def parameters(mod: Modality) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from qscale.energy.data import Accelerator, Sourced, accelerator
 from qscale.energy.inputs import assumed, intensity_value, pue_value
 from qscale.errors import QscaleUserError
+from qscale.io import Result
 from qscale.validation import check_count, check_fraction, check_positive
 
 SECONDS_PER_DAY = 86_400.0
@@ -64,6 +65,10 @@ def _energy_block(
     }
 
 
+class TrainingResult(Result):
+    """The `qscale energy train` JSON: energy, time, carbon and every input with its source."""
+
+
 def train_from_compute(
     *,
     params: float,
@@ -77,7 +82,7 @@ def train_from_compute(
     avg_power_w: float | None = None,
     precision: str | None = None,
     lifetime_years: float = DEFAULT_LIFETIME_YEARS,
-) -> dict[str, Any]:
+) -> TrainingResult:
     """Training energy from model size and tokens: FLOPs -> days on `devices` -> MWh -> tCO2e."""
     total = check_positive(params, "--params")
     active = check_positive(active_params, "--active-params") if active_params is not None else total
@@ -119,7 +124,7 @@ def train_from_compute(
         "lifetime_years": assumed(lifetime, LIFETIME_SOURCE),
     }
     result["formulas"] = FORMULAS
-    return result
+    return TrainingResult(result)
 
 
 def train_from_device_hours(
@@ -131,7 +136,7 @@ def train_from_device_hours(
     hardware: str | None = None,
     devices: float | None = None,
     lifetime_years: float = DEFAULT_LIFETIME_YEARS,
-) -> dict[str, Any]:
+) -> TrainingResult:
     """Training energy from published GPU-hours and average power (the model-card form)."""
     hours = check_positive(device_hours, "--gpu-hours")
     acc = accelerator(hardware) if hardware is not None else None
@@ -160,4 +165,4 @@ def train_from_device_hours(
     result["formulas"] = {k: v for k, v in FORMULAS.items() if k not in ("flops", "days")} | {
         "days": "gpu_hours / devices / 24"
     }
-    return result
+    return TrainingResult(result)

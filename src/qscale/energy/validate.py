@@ -14,6 +14,7 @@ from qscale.energy.inference_calibration import calibration, measurement_table, 
 from qscale.energy.inference_fit import GOAL, error_summaries, row_errors
 from qscale.energy.qpu import qpu_job
 from qscale.energy.training import train_from_compute, train_from_device_hours
+from qscale.io import Result
 from qscale.markdown import markdown_table
 
 
@@ -34,9 +35,9 @@ def _training(row: dict[str, Any]) -> dict[str, Any]:
             devices=row["devices"],
             hw_efficiency=row["hw_efficiency"],
             **common,
-        )
+        ).report
     else:
-        est = train_from_device_hours(device_hours=row["device_hours"], hardware=row.get("hardware"), **common)
+        est = train_from_device_hours(device_hours=row["device_hours"], hardware=row.get("hardware"), **common).report
     return {
         "name": row["name"],
         "form": row["form"],
@@ -64,7 +65,7 @@ def inference_rows() -> list[dict[str, Any]]:
 
 
 def _qpu(row: dict[str, Any]) -> dict[str, Any]:
-    job = qpu_job(row["modality"], row["qubits"], row["two_qubit_depth"], row["shots"])
+    job = qpu_job(row["modality"], row["qubits"], row["two_qubit_depth"], row["shots"]).report
     p_lo, p_hi = row["published_power_w_low"], row["published_power_w_high"]
     pub_s = row.get("published_seconds")
     pub_kwh = (p_lo * pub_s / 3.6e6, p_hi * pub_s / 3.6e6) if pub_s else None
@@ -112,14 +113,18 @@ def _ft(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def validation_rows() -> dict[str, list[dict[str, Any]]]:
+class ValidationResult(Result):
+    """The `qscale energy validate` JSON: every published figure beside qscale's estimate, per area."""
+
+
+def validation_rows() -> ValidationResult:
     data = validation_data()
-    return {
+    return ValidationResult({
         "training": [_training(r) for r in data["training"]],
         "inference": inference_rows(),
         "qpu": [_qpu(r) for r in data["qpu"]],
         "ft": [_ft(r) for r in data["ft"]],
-    }
+    })  # fmt: skip
 
 
 def _pct(x: float | None) -> str:
@@ -136,7 +141,7 @@ def _rng(d: dict[str, float], fmt: str = ".3g") -> str:
 
 def markdown(rows: dict[str, list[dict[str, Any]]] | None = None) -> str:
     """The four validation tables, with each row's source in a numbered note under its table."""
-    rows = rows or validation_rows()
+    rows = rows or validation_rows().to_json()
     out: list[str] = []
 
     cells, notes = [], []

@@ -188,7 +188,7 @@ def project_qpu(circuits: CircuitCount, qubits: int) -> dict[str, Any]:
 
     out: dict[str, Any] = {"kind": "projected", "shots_per_circuit_assumed": circuits.shots}
     for modality in QPU_MODALITIES:
-        job = qpu_job(modality, qubits, circuits.two_qubit_depth, circuits.shots, circuits.circuits_per_step, 1)
+        job = qpu_job(modality, qubits, circuits.two_qubit_depth, circuits.shots, circuits.circuits_per_step, 1).report
         out[modality] = {"seconds": job["seconds"], "energy_j": job["energy_j"], "description": job["description"]}
     return out
 

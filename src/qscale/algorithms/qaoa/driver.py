@@ -223,7 +223,7 @@ def project_qpu(
             max(resources["two_qubit_depth"], 1),
             resources["shots_per_circuit"],
             iterations=resources["circuit_evaluations"],
-        )
+        ).report
         out[modality] = {"seconds": job["seconds"], "energy_j": job["energy_j"], "kind": "projected"}
     ledger = current_ledger()
     if ledger is not None:

@@ -34,7 +34,7 @@ def dme_step_depth(m: int) -> tuple[int, int]:
 def _project(qubits: int, depth: int, runs: int) -> dict:
     out = {}
     for name in modalities():
-        job = qpu_job(name, qubits, depth, max(1, runs))
+        job = qpu_job(name, qubits, depth, max(1, runs)).report
         out[name] = {"seconds": job["seconds"], "energy_j": job["energy_j"], "power_w": job["power_w"]}
     return out
 
