@@ -19,12 +19,13 @@ from qscale.qnn import layer_numba as nk
 from qscale.qnn.layer_fused import map_chunks, split_batch
 
 CHUNK_BYTES = 2**19  # of state per chunk: with λ and the two next buffers of the backward, about one L2
-MIN_COLS, MAX_COLS = 16, 128  # samples per chunk: 16 fill a 512-bit register per real/imaginary half
+MIN_COLS, MAX_COLS = 32, 128  # samples per chunk
 
 
 def chunks(n: int, B: int, itemsize: int) -> list[slice]:
-    """Column slices of the batch, one kernel call each (measured at 12 qubits on a Zen 4 core: 16
-    samples per chunk beat 32 and 64 by 10-30 %; at 8 qubits 128 beat 16-64)."""
+    """Column slices of the batch, one kernel call each. Measured on one Zen 4 core (noisy, shared
+    machine): 12 qubits, 16 and 32 samples per chunk equal, 128 about 40 % slower; 16 qubits, 32 beat 16
+    by about 15 %; 8 qubits, 128 beat 16-64 (lane loops shorter than 64 numbers run partly scalar)."""
     return split_batch(B, min(MAX_COLS, max(MIN_COLS, CHUNK_BYTES // (2 * itemsize * 2**n))))
 
 

@@ -15,7 +15,9 @@ CNOT/CZ entangler, and the simulation exploits that:
 - the read-out is |ψ|² times a ±1 table; for I/Z read-outs the last layer's RZ and entangler are folded
   into that table, since diagonals do not change |ψ|².
 `program` lists those ops; `layer_fused.FusedCircuit` runs them with a hand-written backward (`run(...,
-fused=False)` runs the same program through plain autograd ops, as the reference). Data re-uploading
+fused=False)` runs the same program through plain autograd ops, as the reference). On CPU, angle encodings
+with an I/Z read-out run the same circuit in the numba kernels of `layer_adjoint` instead (per-qubit RY
+passes and an adjoint backward; `use_numba=False` on the plan selects the torch program). Data re-uploading
 puts per-sample gates between layers and takes the simpler qubit-by-qubit path (`_run_reupload`).
 """
 
