@@ -282,6 +282,7 @@ def test_fused_backward_equals_autograd_reference(monkeypatch, encoding, ansatz,
     n_in = 20 if encoding == "amplitude" else 5
     x = _inputs(layer, 7, n_in, seed=28) + (2.0 if encoding == "amplitude" else 0.0)
     plan = layer._plan(torch.device("cpu"))
+    plan.use_numba = False  # the torch program's hand-written backward (the CPU kernels have their own test)
     from qscale.qnn.layer_ansatz import layer_rotations
 
     results = []
@@ -302,9 +303,42 @@ def test_fused_backward_equals_autograd_reference(monkeypatch, encoding, ansatz,
 
 
 def test_flop_count_of_the_benchmark_circuit():
-    """12 qubits, 4 strongly entangling layers: 3 layers x 3 blocks of 4 qubits are GEMMs (layer 1 acts on
-    the product state); the count is what docs/benchmarks.md reports."""
+    """12 qubits, 4 strongly entangling layers (layer 1 acts on the product state). CPU kernels: 3 layers of
+    a phase and 12 RY rotations; the torch program: 3 layers x 3 blocks of 4 qubits as GEMMs. The count is
+    what docs/benchmarks.md reports."""
     plan = QuantumLayer(12, 4)._plan(torch.device("cpu"))
+    N = 4096
     f = plan.flops_per_sample()
-    assert f["forward"] == 9 * 4 * 16 * 4096 + 3 * 6 * 4096 + 6 * 4096 + 27 * 4096
+    assert f["forward"] == 6 * N + 3 * (6 + 12 * 6) * N + 27 * N
+    assert f["backward"] == 16 * N + 3 * (20 + 12 * 16) * N + 27 * N
     assert f["total"] == f["forward"] + f["backward"]
+    plan.use_numba = False
+    f = plan.flops_per_sample()
+    assert f["forward"] == 9 * 4 * 16 * N + 3 * 6 * N + 6 * N + 27 * N
+    assert f["total"] == f["forward"] + f["backward"]
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+@pytest.mark.parametrize("ansatz", ANS)
+@pytest.mark.parametrize("n", [1, 2, 4, 7])
+def test_cpu_kernels_equal_the_torch_program(monkeypatch, dtype, ansatz, n):
+    """The numba CPU path (several batch chunks, radix-8/4/2 passes for every n mod 3) gives the outputs and
+    the input and weight gradients of the torch program it replaces."""
+    import qscale.qnn.layer_adjoint as adj
+
+    monkeypatch.setattr(adj, "MIN_COLS", 1)
+    monkeypatch.setattr(adj, "MAX_COLS", 3)  # 11 samples -> 4 chunks
+    layer = QuantumLayer(n, 4, encoding="angle_y", ansatz=ansatz, dtype=dtype, seed=29)
+    plan = layer._plan(torch.device("cpu"))
+    x = _inputs(layer, 11, n, seed=30, dtype=torch.float32 if dtype == torch.complex64 else torch.float64)
+    results = []
+    for use_numba in (True, False):
+        plan.use_numba = use_numba
+        xx = x.clone().requires_grad_(True)
+        layer.weights.grad = None
+        out = layer(xx)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).reshape(out.shape)).sum().backward()
+        results.append((out.detach(), xx.grad, layer.weights.grad))
+    tol = 2e-6 if dtype == torch.complex64 else 1e-12
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a.double().numpy(), b.double().numpy(), atol=tol, rtol=0)

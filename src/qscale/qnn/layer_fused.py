@@ -42,10 +42,15 @@ def _chunks(n: int, B: int, itemsize: int, device: torch.device) -> list[slice]:
     if device.type != "cpu":
         return [slice(0, B)]
     # at least MIN_CHUNK samples, so the lowest qubit block's GEMM still has 2·MIN_CHUNK columns
-    size = max(1, min(B, max(MIN_CHUNK, CHUNK_BYTES // (itemsize * 2**n))))
+    return split_batch(B, max(MIN_CHUNK, CHUNK_BYTES // (itemsize * 2**n)))
+
+
+def split_batch(B: int, size: int) -> list[slice]:
+    """Slices of at most `size` samples, and at least one per torch thread (each runs on its own worker)."""
     threads = torch.get_num_threads()
-    if threads > 1:  # at least one chunk per thread
+    if threads > 1:
         size = min(size, -(-B // threads))
+    size = max(1, min(size, B))
     return [slice(s, min(s + size, B)) for s in range(0, B, size)]
 
 

@@ -15,7 +15,9 @@ CNOT/CZ entangler, and the simulation exploits that:
 - the read-out is |ψ|² times a ±1 table; for I/Z read-outs the last layer's RZ and entangler are folded
   into that table, since diagonals do not change |ψ|².
 `program` lists those ops; `layer_fused.FusedCircuit` runs them with a hand-written backward (`run(...,
-fused=False)` runs the same program through plain autograd ops, as the reference). Data re-uploading
+fused=False)` runs the same program through plain autograd ops, as the reference). On CPU, angle encodings
+with an I/Z read-out run the same circuit in the numba kernels of `layer_adjoint` instead (per-qubit RY
+passes and an adjoint backward; `use_numba=False` on the plan selects the torch program). Data re-uploading
 puts per-sample gates between layers and takes the simpler qubit-by-qubit path (`_run_reupload`).
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from qscale.qnn.layer_adjoint import AdjointTables
 from qscale.qnn.layer_ansatz import Ansatz, entangler_table
 from qscale.qnn.layer_fused import FusedCircuit, Op
 from qscale.qnn.layer_fused import _gemm as gemm
@@ -100,6 +103,9 @@ class ExactPlan:
         self.n_out = len(terms)
         # fold the last rotations' RZ and the last entangler into the read-out when every term is I/Z only
         self.fold_last = len(self.readout) == 1 and self.readout[0].flip == 0
+        # the numba CPU path (`layer_adjoint`) covers product initial states with an I/Z read-out
+        self.use_numba = device.type == "cpu" and self.fold_last
+        self._adjoint = None
         self.tables: list[tuple[list[int], torch.Tensor | None, torch.Tensor, torch.Tensor]] = []
         for g in self.readout:
             signs = parity_signs(g.zy, n)
@@ -194,6 +200,15 @@ class ExactPlan:
     def _diagonal(self, w: torch.Tensor, layer: int, post_pending: bool, last: bool) -> torch.Tensor | None:
         """Phase/sign vector (2^n, 1) applied after the gather of `layer`'s entangler: entangler signs,
         this layer's post-RZ (permuted, when still pending) and the next layer's pre-RZ."""
+        phase = self.diagonal_angles(w, layer, post_pending, last)
+        sign = self.signs[layer]
+        if phase is None:
+            return None if sign is None else sign.to(self.dtype)
+        c = torch.complex(torch.cos(phase), torch.sin(phase))
+        return c if sign is None else c * sign
+
+    def diagonal_angles(self, w: torch.Tensor, layer: int, post_pending: bool, last: bool) -> torch.Tensor | None:
+        """(2^n,) real angles φ of `_diagonal` = sign · exp(iφ), or None when it has no RZ part."""
         phase = None
         post = self._angles(w, layer, self.k_post) if post_pending else None
         if post is not None:
@@ -202,11 +217,7 @@ class ExactPlan:
         pre = None if last else self._angles(w, layer + 1, self.k_pre)
         if pre is not None:
             phase = self.rz_phase(pre) if phase is None else phase + self.rz_phase(pre)
-        sign = self.signs[layer]
-        if phase is None:
-            return None if sign is None else sign.to(self.dtype)
-        c = torch.complex(torch.cos(phase), torch.sin(phase))
-        return c if sign is None else c * sign
+        return phase
 
     def program(self, w: torch.Tensor, amplitude: bool) -> tuple[list[Op], list[torch.Tensor]]:
         """The circuit after the initial state as a list of block GEMMs, gathers and diagonals, with the
@@ -254,6 +265,8 @@ class ExactPlan:
         forward and 14·2^n backward; the product state 6·2^n (16·2^n backward); the I/Z read-out
         (3 + 2·n_out)·2^n each way. Gathers move data and count zero."""
         N = 2**self.n
+        if self.use_numba and not amplitude:
+            return self._flops_numba()
         ops, _ = self.program(torch.zeros(self.n_layers, self.n, 3, dtype=self.rdtype, device=self.device), amplitude)
         fwd = bwd = 0
         for op in ops:
@@ -266,6 +279,18 @@ class ExactPlan:
             fwd, bwd = fwd + 6 * N, bwd + 16 * N
         read = (3 + 2 * self.n_out) * N
         return {"forward": fwd + read, "backward": bwd + read, "total": fwd + bwd + 2 * read}
+
+    def _flops_numba(self) -> dict[str, int]:
+        """FLOPs per sample of the CPU kernels (`layer_numba`), each multiply and each add counted once: per
+        layer after the first, the phase (a complex multiply, 6·2^n; backward 20·2^n: conj(c) on ψ and λ
+        plus dL/dc) and RY on every qubit (6·2^n each: 3 flops per real output; backward 16·2^n: ψ and λ
+        un-rotated, plus 4 for the dθ sum); the product state 6·2^n (16·2^n backward); the I/Z read-out
+        (3 + 2·n_out)·2^n each way. Gathers and the copy of the saved state move data and count zero."""
+        N, n, L1 = 2**self.n, self.n, self.n_layers - 1
+        read = (3 + 2 * self.n_out) * N
+        fwd = 6 * N + L1 * (6 + 6 * n) * N + read
+        bwd = 16 * N + L1 * (20 + 16 * n) * N + read
+        return {"forward": fwd, "backward": bwd, "total": fwd + bwd}
 
     def run(
         self,
@@ -286,10 +311,14 @@ class ExactPlan:
         """
         if enc is not None:
             return self._run_reupload(U, v0, enc)
-        ops, params = self.program(w, amplitude=v0 is None)
         hi = lo = None
         if v0 is not None:
             hi, lo = self.product_halves(_apply2(U[0], v0))
+            if fused and self.use_numba:
+                if self._adjoint is None:
+                    self._adjoint = AdjointTables(self)
+                return self._adjoint.run(w, hi, lo)
+        ops, params = self.program(w, amplitude=v0 is None)
         if fused:
             if self.fold_last:  # I/Z read-out fused into the chunks
                 return FusedCircuit.apply(self, ops, self.tables[0][2], hi, lo, psi0, *params)

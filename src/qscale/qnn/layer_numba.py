@@ -1,0 +1,311 @@
+"""Numba kernels of the CPU fast path of `QuantumLayer`: forward and adjoint backward of one batch chunk.
+
+Why this shape: at 12 qubits a chunk of the batch fits in L2, and the work is a few streaming passes over
+it, so the cost is set by how many passes there are and how much arithmetic each does per load:
+- the state of a chunk of Bc samples is a float array (2^n, 2·Bc): row y holds the real parts of amplitude
+  y for every sample, then the imaginary parts, so every inner loop runs over contiguous batch lanes;
+- RY is real, so it acts on real and imaginary lanes alike; three qubits are rotated per pass with their
+  8 rows held in registers (radix 8), which is n·2^n·8 flops per layer per sample (a quarter of the 16x16
+  Kronecker-block GEMMs of the torch path) and n/3 passes;
+- a layer's entangler (row gather) and its phase vector are one pass that writes the next buffer;
+- the backward is the adjoint method: no intermediate state is stored; the final state is un-rotated
+  layer by layer beside λ, and dL/dθ of RY(θ) on qubit q is ½·Σ (λ₁ψ₀ − λ₀ψ₁) over the pairs of q,
+  taken before the un-rotation (rotations on other qubits commute with it and are orthogonal).
+The small weight-only inputs (RY angles, phase vectors, product-state factors) are built by torch with
+autograd (`layer_adjoint`), which chains these kernels' gradients to the weights and inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_JIT = dict(cache=True, fastmath=True, nogil=True, boundscheck=False)
+
+
+@njit(inline="always")
+def _rot(x0, x1, c, s):
+    return c * x0 - s * x1, s * x0 + c * x1
+
+
+@njit(inline="always")
+def _base(g, q, k):
+    """The g-th row index whose bits q..q+k-1 are zero."""
+    return ((g >> q) << (q + k)) | (g & ((1 << q) - 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# RY passes, forward
+
+
+@njit(**_JIT)
+def _ry8(a, q, c0, s0, c1, s1, c2, s2):
+    h = 1 << q
+    for g in range(a.shape[0] >> 3):
+        b = _base(g, q, 3)
+        A0, A1, A2, A3 = a[b], a[b + h], a[b + 2 * h], a[b + 3 * h]
+        A4, A5, A6, A7 = a[b + 4 * h], a[b + 5 * h], a[b + 6 * h], a[b + 7 * h]
+        for j in range(a.shape[1]):
+            x0, x1 = _rot(A0[j], A1[j], c0, s0)
+            x2, x3 = _rot(A2[j], A3[j], c0, s0)
+            x4, x5 = _rot(A4[j], A5[j], c0, s0)
+            x6, x7 = _rot(A6[j], A7[j], c0, s0)
+            x0, x2 = _rot(x0, x2, c1, s1)
+            x1, x3 = _rot(x1, x3, c1, s1)
+            x4, x6 = _rot(x4, x6, c1, s1)
+            x5, x7 = _rot(x5, x7, c1, s1)
+            A0[j], A4[j] = _rot(x0, x4, c2, s2)
+            A1[j], A5[j] = _rot(x1, x5, c2, s2)
+            A2[j], A6[j] = _rot(x2, x6, c2, s2)
+            A3[j], A7[j] = _rot(x3, x7, c2, s2)
+
+
+@njit(**_JIT)
+def _ry4(a, q, c0, s0, c1, s1):
+    h = 1 << q
+    for g in range(a.shape[0] >> 2):
+        b = _base(g, q, 2)
+        A0, A1, A2, A3 = a[b], a[b + h], a[b + 2 * h], a[b + 3 * h]
+        for j in range(a.shape[1]):
+            x0, x1 = _rot(A0[j], A1[j], c0, s0)
+            x2, x3 = _rot(A2[j], A3[j], c0, s0)
+            A0[j], A2[j] = _rot(x0, x2, c1, s1)
+            A1[j], A3[j] = _rot(x1, x3, c1, s1)
+
+
+@njit(**_JIT)
+def _ry2(a, q, c0, s0):
+    h = 1 << q
+    for g in range(a.shape[0] >> 1):
+        b = _base(g, q, 1)
+        A0, A1 = a[b], a[b + h]
+        for j in range(a.shape[1]):
+            A0[j], A1[j] = _rot(A0[j], A1[j], c0, s0)
+
+
+@njit(**_JIT)
+def _ry_layer(a, c, s):
+    """RY on every qubit (c, s = cos, sin of θ/2 per qubit), three qubits per pass."""
+    n = c.shape[0]
+    q = 0
+    while q + 3 <= n:
+        _ry8(a, q, c[q], s[q], c[q + 1], s[q + 1], c[q + 2], s[q + 2])
+        q += 3
+    if n - q == 2:
+        _ry4(a, q, c[q], s[q], c[q + 1], s[q + 1])
+    elif n - q == 1:
+        _ry2(a, q, c[q], s[q])
+
+
+# ----------------------------------------------------------------------------------------------
+# RY passes, adjoint: dθ from (ψ, λ) after the rotation, then both un-rotated
+
+
+@njit(inline="always")
+def _dot(l0, l1, p0, p1):
+    return l1 * p0 - l0 * p1
+
+
+@njit(**_JIT)
+def _ry4_adj(p, m, q, c0, s0, c1, s1, gt):
+    h = 1 << q
+    for g in range(p.shape[0] >> 2):
+        b = _base(g, q, 2)
+        P0, P1, P2, P3 = p[b], p[b + h], p[b + 2 * h], p[b + 3 * h]
+        M0, M1, M2, M3 = m[b], m[b + h], m[b + 2 * h], m[b + 3 * h]
+        g0 = g1 = c0 - c0
+        for j in range(p.shape[1]):
+            p0, p1, p2, p3 = P0[j], P1[j], P2[j], P3[j]
+            m0, m1, m2, m3 = M0[j], M1[j], M2[j], M3[j]
+            g0 += _dot(m0, m1, p0, p1) + _dot(m2, m3, p2, p3)
+            g1 += _dot(m0, m2, p0, p2) + _dot(m1, m3, p1, p3)
+            p0, p1 = _rot(p0, p1, c0, -s0)
+            p2, p3 = _rot(p2, p3, c0, -s0)
+            P0[j], P2[j] = _rot(p0, p2, c1, -s1)
+            P1[j], P3[j] = _rot(p1, p3, c1, -s1)
+            m0, m1 = _rot(m0, m1, c0, -s0)
+            m2, m3 = _rot(m2, m3, c0, -s0)
+            M0[j], M2[j] = _rot(m0, m2, c1, -s1)
+            M1[j], M3[j] = _rot(m1, m3, c1, -s1)
+        gt[q] += 0.5 * g0
+        gt[q + 1] += 0.5 * g1
+
+
+@njit(**_JIT)
+def _ry2_adj(p, m, q, c0, s0, gt):
+    h = 1 << q
+    for g in range(p.shape[0] >> 1):
+        b = _base(g, q, 1)
+        P0, P1, M0, M1 = p[b], p[b + h], m[b], m[b + h]
+        g0 = c0 - c0
+        for j in range(p.shape[1]):
+            p0, p1, m0, m1 = P0[j], P1[j], M0[j], M1[j]
+            g0 += _dot(m0, m1, p0, p1)
+            P0[j], P1[j] = _rot(p0, p1, c0, -s0)
+            M0[j], M1[j] = _rot(m0, m1, c0, -s0)
+        gt[q] += 0.5 * g0
+
+
+@njit(**_JIT)
+def _ry_layer_adj(p, m, c, s, gt):
+    """Adjoint of `_ry_layer`, two qubits per pass: radix 8 would hold 16 rows of ψ and λ, which at
+    power-of-two row distances all fall into one 8-way L1 set and evict each other."""
+    n = c.shape[0]
+    q = 0
+    while q + 2 <= n:
+        _ry4_adj(p, m, q, c[q], s[q], c[q + 1], s[q + 1], gt)
+        q += 2
+    if n - q == 1:
+        _ry2_adj(p, m, q, c[q], s[q], gt)
+
+
+# ----------------------------------------------------------------------------------------------
+# entangler gather + phase, product state, read-out
+
+
+@njit(**_JIT)
+def _gather_phase(dst, src, perm, d):
+    """dst[y] = d[y] · src[perm[y]] (complex d = d[0] + i·d[1] per row)."""
+    Bc = dst.shape[1] // 2
+    for y in range(dst.shape[0]):
+        S = src[perm[y]]
+        D = dst[y]
+        cr, ci = d[0, y], d[1, y]
+        for j in range(Bc):
+            r, i = S[j], S[Bc + j]
+            D[j] = cr * r - ci * i
+            D[Bc + j] = ci * r + cr * i
+
+
+@njit(**_JIT)
+def _scatter_phase_adj(p2, m2, p, m, perm, d, gd):
+    """Backward of `_gather_phase` for ψ and λ: row perm[y] of the previous buffers = conj(d[y])·row y;
+    gd[:, y] += d[y]·Σ_b conj(χ[y, b])·λ[y, b] (χ = ψ after the phase: dL/dd in torch's convention)."""
+    Bc = p.shape[1] // 2
+    for y in range(p.shape[0]):
+        P, M = p[y], m[y]
+        P2, M2 = p2[perm[y]], m2[perm[y]]
+        cr, ci = d[0, y], d[1, y]
+        ar = ai = cr - cr
+        for j in range(Bc):
+            pr, pi, mr, mi = P[j], P[Bc + j], M[j], M[Bc + j]
+            ar += pr * mr + pi * mi
+            ai += pr * mi - pi * mr
+            P2[j] = cr * pr + ci * pi
+            P2[Bc + j] = cr * pi - ci * pr
+            M2[j] = cr * mr + ci * mi
+            M2[Bc + j] = cr * mi - ci * mr
+        gd[0, y] += cr * ar - ci * ai
+        gd[1, y] += cr * ai + ci * ar
+
+
+@njit(**_JIT)
+def _product(a, hi, lo, b0):
+    """a[y] = hi[y >> h] · lo[y & (2^h - 1)] (complex), for the chunk's columns b0..b0 + Bc."""
+    Bc = a.shape[1] // 2
+    nl = lo.shape[0]
+    for y in range(a.shape[0]):
+        H, L, A = hi[y // nl], lo[y % nl], a[y]
+        for j in range(Bc):
+            hr, hm, lr, lm = H[0, b0 + j], H[1, b0 + j], L[0, b0 + j], L[1, b0 + j]
+            A[j] = hr * lr - hm * lm
+            A[Bc + j] = hr * lm + hm * lr
+
+
+@njit(**_JIT)
+def _product_adj(m, hi, lo, b0, ghi, glo):
+    """dL/dhi = Σ_l conj(lo)·λ and dL/dlo = Σ_h conj(hi)·λ, into the chunk's columns."""
+    Bc = m.shape[1] // 2
+    nl = lo.shape[0]
+    for y in range(m.shape[0]):
+        h, l = y // nl, y % nl
+        H, L, M, GH, GL = hi[h], lo[l], m[y], ghi[h], glo[l]
+        for j in range(Bc):
+            hr, hm, lr, lm = H[0, b0 + j], H[1, b0 + j], L[0, b0 + j], L[1, b0 + j]
+            mr, mi = M[j], M[Bc + j]
+            GH[0, b0 + j] += lr * mr + lm * mi
+            GH[1, b0 + j] += lr * mi - lm * mr
+            GL[0, b0 + j] += hr * mr + hm * mi
+            GL[1, b0 + j] += hr * mi - hm * mr
+
+
+@njit(**_JIT)
+def _readout(a, signs, out, b0):
+    """out[i, b0 + j] = Σ_y signs[i, y]·|ψ[y, j]|²."""
+    Bc = a.shape[1] // 2
+    k = signs.shape[0]
+    acc = np.zeros((k, Bc), dtype=a.dtype)
+    pr = np.empty(Bc, dtype=a.dtype)
+    for y in range(a.shape[0]):
+        A = a[y]
+        for j in range(Bc):
+            pr[j] = A[j] * A[j] + A[Bc + j] * A[Bc + j]
+        for i in range(k):
+            s = signs[i, y]
+            R = acc[i]
+            for j in range(Bc):
+                R[j] += s * pr[j]
+    for i in range(k):
+        for j in range(Bc):
+            out[i, b0 + j] = acc[i, j]
+
+
+@njit(**_JIT)
+def _readout_adj(m, a, signs, g, b0):
+    """λ = 2ψ·(signsᵀ g) for the chunk (the gradient of `_readout`)."""
+    Bc = a.shape[1] // 2
+    k = signs.shape[0]
+    gl = np.empty((k, Bc), dtype=a.dtype)
+    for i in range(k):
+        for j in range(Bc):
+            gl[i, j] = 2 * g[i, b0 + j]
+    gp = np.empty(Bc, dtype=a.dtype)
+    for y in range(a.shape[0]):
+        gp[:] = 0
+        for i in range(k):
+            s = signs[i, y]
+            G = gl[i]
+            for j in range(Bc):
+                gp[j] += s * G[j]
+        A, M = a[y], m[y]
+        for j in range(Bc):
+            M[j] = A[j] * gp[j]
+            M[Bc + j] = A[Bc + j] * gp[j]
+
+
+# ----------------------------------------------------------------------------------------------
+# whole chunk
+
+
+@njit(**_JIT)
+def forward_chunk(hi, lo, b0, b1, perms, diags, cos_h, sin_h, signs, out, save):
+    """Product state hi ⊗ lo, then per layer l: gather perms[l] with phase diags[l], RY(θ_l) on every
+    qubit; writes the I/Z read-out into out[:, b0:b1] and the final state into `save` (N, 2·Bc)."""
+    N = perms.shape[1]
+    a = np.empty((N, 2 * (b1 - b0)), dtype=hi.dtype)
+    t = np.empty_like(a)
+    _product(a, hi, lo, b0)
+    for layer in range(perms.shape[0]):
+        _gather_phase(t, a, perms[layer], diags[layer])
+        _ry_layer(t, cos_h[layer], sin_h[layer])
+        a, t = t, a
+    _readout(a, signs, out, b0)
+    save[:] = a
+
+
+@njit(**_JIT)
+def backward_chunk(hi, lo, b0, b1, perms, diags, cos_h, sin_h, signs, g, save, gtheta, gdiag, ghi, glo):
+    """Adjoint backward of `forward_chunk` from its saved final state (overwritten) and the output
+    gradient g: accumulates dθ (L', n), d(diags) (L', 2, N) and writes dhi, dlo into the chunk's columns.
+    `save` is left as it is (autograd may run the backward again, e.g. gradcheck)."""
+    p = save.copy()
+    m = np.empty_like(p)
+    p2 = np.empty_like(p)
+    m2 = np.empty_like(p)
+    _readout_adj(m, p, signs, g, b0)
+    for layer in range(perms.shape[0] - 1, -1, -1):
+        _ry_layer_adj(p, m, cos_h[layer], sin_h[layer], gtheta[layer])
+        _scatter_phase_adj(p2, m2, p, m, perms[layer], diags[layer], gdiag[layer])
+        p, p2 = p2, p
+        m, m2 = m2, m
+    _product_adj(m, hi, lo, b0, ghi, glo)
