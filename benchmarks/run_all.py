@@ -307,6 +307,9 @@ def render_docs() -> None:
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(parts))
     log(f"[run_all] wrote {DOC.relative_to(ROOT)}")
+    import qnn_layer  # its section has its own results folder and markers: re-rendered after, never dropped
+
+    qnn_layer.render_docs()
 
 
 # --------------------------------------------------------------------------------------------------- main
