@@ -19,7 +19,7 @@ runner = CliRunner()
         (["--task", "vqe-h2", "--era", "2050s"], "unknown era '2050s'; known: today, 2030s, 2040s"),
         (["--task", "vqe-h2", "--modality", "photonics"], "unknown modality 'photonics'"),
         (["--task", "vqe-h2", "--scenario", "median"], "unknown scenario"),
-        (["--task", "qnn-token"], "not available in this build"),
+        (["--task", "qnn-step", "--scenario", "median"], "unknown scenario"),  # checked before the probe runs
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, reason):

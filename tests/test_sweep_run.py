@@ -18,12 +18,13 @@ from qscale.study.sweep.table import read_table
 from test_sweep_grid import TINY
 
 
-def _ray_processes() -> set[int]:
-    """Ray's own daemons (GCS, raylet) running on this machine."""
+def _ray_processes(temp_dir: str = "") -> set[int]:
+    """Ray's own daemons (GCS, raylet) running on this machine; with `temp_dir`, only those of the Ray
+    instances whose session lives there (other tests may run Ray at the same time on another worker)."""
     pids = set()
     for p in psutil.process_iter(["pid", "cmdline"]):
         cmd = " ".join(p.info["cmdline"] or [])
-        if "gcs_server" in cmd or "/raylet/raylet" in cmd:
+        if ("gcs_server" in cmd or "/raylet/raylet" in cmd) and temp_dir in cmd:
             pids.add(p.info["pid"])
     return pids
 
@@ -35,16 +36,25 @@ def tiny(tmp_path):
     return path
 
 
-def test_resume_skips_finished_cells_and_reruns_missing_ones(cli, tiny, tmp_path):
+@pytest.fixture
+def ray_tmp(monkeypatch):
+    """A Ray temp folder of this test's own (short: Ray's socket paths must stay under 108 characters)."""
+    path = tempfile.mkdtemp(prefix="qsray", dir="/tmp")
+    monkeypatch.setenv("RAY_TMPDIR", path)  # the command's Ray session lives here, and only its own
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_resume_skips_finished_cells_and_reruns_missing_ones(cli, tiny, tmp_path, ray_tmp):
     out = tmp_path / "sw"
-    before = _ray_processes()
+    before = _ray_processes(ray_tmp)
     args = ["sweep", str(tiny), "--grid", "qaoa.nodes=6,8", "--out", str(out), "--json"]
     first = cli(*args)
     assert first.code == 0, first.stderr
     r = first.json()
     assert (r["cells_total"], r["executed"], r["skipped"], r["failed"]) == (2, 2, 0, [])
     assert r["nodes"] and sum(n["cells"] for n in r["nodes"]) == 2
-    assert not _ray_processes() - before  # the local Ray instance is gone with the command
+    assert before == set() and _ray_processes(ray_tmp) == set()  # the local Ray instance is gone with the command
     rows = read_table(r["table"])
     assert sorted(row["grid.qaoa.nodes"] for row in rows) == [6, 8]
     assert all(row["stages.qaoa.n_qubits"] == row["grid.qaoa.nodes"] for row in rows)
