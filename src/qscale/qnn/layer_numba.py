@@ -278,30 +278,27 @@ def _readout_adj(m, a, signs, g, b0):
 
 
 @njit(**_JIT)
-def forward_chunk(hi, lo, b0, b1, perms, diags, cos_h, sin_h, signs, out, save):
+def forward_chunk(hi, lo, b0, b1, perms, diags, cos_h, sin_h, signs, out, save, t):
     """Product state hi ⊗ lo, then per layer l: gather perms[l] with phase diags[l], RY(θ_l) on every
-    qubit; writes the I/Z read-out into out[:, b0:b1] and the final state into `save` (N, 2·Bc)."""
-    N = perms.shape[1]
-    a = np.empty((N, 2 * (b1 - b0)), dtype=hi.dtype)
-    t = np.empty_like(a)
+    qubit; writes the I/Z read-out into out[:, b0:b1] and the final state into `save` (N, 2·Bc), with
+    `t` (same shape) as the other buffer of the ping-pong. Both come from the caller, reused across calls:
+    arrays allocated here are fresh pages that fault on first touch (about 0.5 ms per MiB)."""
+    a, t = (save, t) if perms.shape[0] % 2 == 0 else (t, save)
     _product(a, hi, lo, b0)
     for layer in range(perms.shape[0]):
         _gather_phase(t, a, perms[layer], diags[layer])
         _ry_layer(t, cos_h[layer], sin_h[layer])
         a, t = t, a
     _readout(a, signs, out, b0)
-    save[:] = a
 
 
 @njit(**_JIT)
-def backward_chunk(hi, lo, b0, b1, perms, diags, cos_h, sin_h, signs, g, save, gtheta, gdiag, ghi, glo):
-    """Adjoint backward of `forward_chunk` from its saved final state (overwritten) and the output
-    gradient g: accumulates dθ (L', n), d(diags) (L', 2, N) and writes dhi, dlo into the chunk's columns.
-    `save` is left as it is (autograd may run the backward again, e.g. gradcheck)."""
-    p = save.copy()
-    m = np.empty_like(p)
-    p2 = np.empty_like(p)
-    m2 = np.empty_like(p)
+def backward_chunk(hi, lo, b0, b1, perms, diags, cos_h, sin_h, signs, g, save, gtheta, gdiag, ghi, glo, p, m, p2, m2):
+    """Adjoint backward of `forward_chunk` from its saved final state and the output gradient g:
+    accumulates dθ (L', n), d(diags) (L', 2, N) and writes dhi, dlo into the chunk's columns. p, m, p2, m2
+    are scratch buffers shaped like `save`; `save` is left as it is (autograd may run the backward again,
+    e.g. gradcheck)."""
+    p[:] = save
     _readout_adj(m, p, signs, g, b0)
     for layer in range(perms.shape[0] - 1, -1, -1):
         _ry_layer_adj(p, m, cos_h[layer], sin_h[layer], gtheta[layer])
