@@ -111,8 +111,10 @@ class AdjointTables:
 
 
 def _planar(z: torch.Tensor) -> np.ndarray:
-    """(R, B) complex -> (R, 2, B) real numpy (real parts, then imaginary parts, of every row)."""
-    return torch.view_as_real(z.detach()).permute(0, 2, 1).contiguous().numpy()
+    """(R, B) complex -> (R, 2, B) real numpy (real parts, then imaginary parts, of every row). The copy is
+    numpy's: torch's of 2^15 numbers or more is split over OpenMP threads, and on a busy machine the caller
+    then spins at the barrier for a descheduled thread (milliseconds per call)."""
+    return np.ascontiguousarray(torch.view_as_real(z.detach()).numpy().transpose(0, 2, 1))
 
 
 class AdjointCircuit(torch.autograd.Function):
