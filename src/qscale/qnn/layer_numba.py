@@ -200,16 +200,31 @@ def _scatter_phase_adj(p2, m2, p, m, perm, d, gd):
 
 
 @njit(**_JIT)
+def _planar_cols(z, b0, Bc):
+    """(R, 2, B) -> (R, 2·Bc): the chunk's columns of each row, real then imaginary parts, contiguous. The
+    copy lets the loops below vectorize: on the (R, 2, B) input itself LLVM could not prove that the rows
+    it reads and the rows it writes do not overlap, and ran them scalar (7x slower at 12 qubits)."""
+    out = np.empty((z.shape[0], 2 * Bc), dtype=z.dtype)
+    for r in range(z.shape[0]):
+        for j in range(Bc):
+            out[r, j] = z[r, 0, b0 + j]
+            out[r, Bc + j] = z[r, 1, b0 + j]
+    return out
+
+
+@njit(**_JIT)
 def _product(a, hi, lo, b0):
     """a[y] = hi[y >> h] · lo[y & (2^h - 1)] (complex), for the chunk's columns b0..b0 + Bc."""
     Bc = a.shape[1] // 2
     nl = lo.shape[0]
-    for y in range(a.shape[0]):
-        H, L, A = hi[y // nl], lo[y % nl], a[y]
-        for j in range(Bc):
-            hr, hm, lr, lm = H[0, b0 + j], H[1, b0 + j], L[0, b0 + j], L[1, b0 + j]
-            A[j] = hr * lr - hm * lm
-            A[Bc + j] = hr * lm + hm * lr
+    H, L = _planar_cols(hi, b0, Bc), _planar_cols(lo, b0, Bc)
+    for h in range(H.shape[0]):
+        Hh = H[h]
+        for l in range(nl):
+            A, Ll = a[h * nl + l], L[l]
+            for j in range(Bc):
+                A[j] = Hh[j] * Ll[j] - Hh[Bc + j] * Ll[Bc + j]
+                A[Bc + j] = Hh[j] * Ll[Bc + j] + Hh[Bc + j] * Ll[j]
 
 
 @njit(**_JIT)
@@ -217,16 +232,27 @@ def _product_adj(m, hi, lo, b0, ghi, glo):
     """dL/dhi = Σ_l conj(lo)·λ and dL/dlo = Σ_h conj(hi)·λ, into the chunk's columns."""
     Bc = m.shape[1] // 2
     nl = lo.shape[0]
-    for y in range(m.shape[0]):
-        h, l = y // nl, y % nl
-        H, L, M, GH, GL = hi[h], lo[l], m[y], ghi[h], glo[l]
+    H, L = _planar_cols(hi, b0, Bc), _planar_cols(lo, b0, Bc)
+    GL = np.zeros_like(L)
+    gh = np.empty(2 * Bc, dtype=m.dtype)
+    for h in range(H.shape[0]):
+        Hh = H[h]
+        gh[:] = 0
+        for l in range(nl):
+            M, Ll, G = m[h * nl + l], L[l], GL[l]
+            for j in range(Bc):
+                mr, mi = M[j], M[Bc + j]
+                gh[j] += Ll[j] * mr + Ll[Bc + j] * mi
+                gh[Bc + j] += Ll[j] * mi - Ll[Bc + j] * mr
+                G[j] += Hh[j] * mr + Hh[Bc + j] * mi
+                G[Bc + j] += Hh[j] * mi - Hh[Bc + j] * mr
         for j in range(Bc):
-            hr, hm, lr, lm = H[0, b0 + j], H[1, b0 + j], L[0, b0 + j], L[1, b0 + j]
-            mr, mi = M[j], M[Bc + j]
-            GH[0, b0 + j] += lr * mr + lm * mi
-            GH[1, b0 + j] += lr * mi - lm * mr
-            GL[0, b0 + j] += hr * mr + hm * mi
-            GL[1, b0 + j] += hr * mi - hm * mr
+            ghi[h, 0, b0 + j] += gh[j]
+            ghi[h, 1, b0 + j] += gh[Bc + j]
+    for l in range(nl):
+        for j in range(Bc):
+            glo[l, 0, b0 + j] += GL[l, j]
+            glo[l, 1, b0 + j] += GL[l, Bc + j]
 
 
 @njit(**_JIT)
