@@ -20,14 +20,15 @@ import torch
 from qscale.qnn import layer_numba as nk
 from qscale.qnn.layer_fused import map_chunks, split_batch
 
-CHUNK_BYTES = 2**19  # of state per chunk: with λ and the two next buffers of the backward, about one L2
+CHUNK_BYTES = 2**21  # of state per chunk (ψ alone; the backward holds four such buffers)
 MIN_COLS, MAX_COLS = 32, 128  # samples per chunk
 
 
 def chunks(n: int, B: int, itemsize: int) -> list[slice]:
     """Column slices of the batch, one kernel call each. Measured on one Zen 4 core (noisy, shared
-    machine): 12 qubits, 16 and 32 samples per chunk equal, 128 about 40 % slower; 16 qubits, 32 beat 16
-    by about 15 %; 8 qubits, 128 beat 16-64 (lane loops shorter than 64 numbers run partly scalar)."""
+    machine, batch 256, forward + backward, with reused buffers): 12 qubits, 64 samples per chunk beat 32
+    by ~15 % and 16 or 128 (longer lane loops, though ψ and λ then overflow L2); 16 qubits, 32 beat 64 by
+    ~20 %; 8 qubits, 32 to 128 equal."""
     return split_batch(B, min(MAX_COLS, max(MIN_COLS, CHUNK_BYTES // (2 * itemsize * 2**n))))
 
 
