@@ -278,25 +278,31 @@ def _readout(a, signs, out, b0):
 
 @njit(**_JIT)
 def _readout_adj(m, a, signs, g, b0):
-    """λ = 2ψ·(signsᵀ g) for the chunk (the gradient of `_readout`)."""
+    """λ = 2ψ·(signsᵀ g) for the chunk (the gradient of `_readout`). signsᵀ g is formed for 64 rows at a
+    time, one read-out term after another (long lane loops with a scalar sign): row by row, with the terms
+    innermost, it ran ~1.3x slower."""
     Bc = a.shape[1] // 2
     k = signs.shape[0]
     gl = np.empty((k, Bc), dtype=a.dtype)
     for i in range(k):
         for j in range(Bc):
             gl[i, j] = 2 * g[i, b0 + j]
-    gp = np.empty(Bc, dtype=a.dtype)
-    for y in range(a.shape[0]):
-        gp[:] = 0
+    rows = 64
+    gp = np.empty((rows, Bc), dtype=a.dtype)
+    for y0 in range(0, a.shape[0], rows):
+        ny = min(rows, a.shape[0] - y0)
+        gp[:ny] = 0
         for i in range(k):
-            s = signs[i, y]
-            G = gl[i]
+            G, S = gl[i], signs[i]
+            for r in range(ny):
+                s, R = S[y0 + r], gp[r]
+                for j in range(Bc):
+                    R[j] += s * G[j]
+        for r in range(ny):
+            A, M, R = a[y0 + r], m[y0 + r], gp[r]
             for j in range(Bc):
-                gp[j] += s * G[j]
-        A, M = a[y], m[y]
-        for j in range(Bc):
-            M[j] = A[j] * gp[j]
-            M[Bc + j] = A[Bc + j] * gp[j]
+                M[j] = A[j] * R[j]
+                M[Bc + j] = A[Bc + j] * R[j]
 
 
 # ----------------------------------------------------------------------------------------------
