@@ -147,16 +147,57 @@ def _ry2_adj(p, m, q, c0, s0, gt):
 
 
 @njit(**_JIT)
-def _ry_layer_adj(p, m, c, s, gt):
-    """Adjoint of `_ry_layer`, two qubits per pass: radix 8 would hold 16 rows of ψ and λ, which at
-    power-of-two row distances all fall into one 8-way L1 set and evict each other."""
+def _ry_layer_adj(p, m, c, s, gt, q0):
+    """Adjoint of `_ry_layer` on qubits q0..n-1, two qubits per pass (the order is free: the rotations
+    commute): radix 8 would hold 16 rows of ψ and λ, which at power-of-two row distances all fall into one
+    8-way L1 set and evict each other (measured: no faster, padded rows or not)."""
     n = c.shape[0]
-    q = 0
+    q = q0
     while q + 2 <= n:
         _ry4_adj(p, m, q, c[q], s[q], c[q + 1], s[q + 1], gt)
         q += 2
     if n - q == 1:
         _ry2_adj(p, m, q, c[q], s[q], gt)
+
+
+@njit(**_JIT)
+def _ry2_adj_scatter(p2, m2, p, m, c0, s0, gt, perm, d, gd):
+    """`_ry2_adj` on qubit 0 (rows y, y + 1) fused with the backward of `_gather_phase` for ψ and λ: row
+    perm[y] of the previous buffers = conj(d[y])·row y, and gd[:, y] += d[y]·Σ_b conj(χ[y, b])·λ[y, b]
+    (χ = ψ after the phase: dL/dd in torch's convention). One sweep over ψ and λ instead of two: the
+    backward's passes stream them through L3 (a pass over a 64-sample chunk moves 4 MiB)."""
+    Bc = p.shape[1] // 2
+    for y in range(0, p.shape[0], 2):
+        P0, P1, M0, M1 = p[y], p[y + 1], m[y], m[y + 1]
+        Q0, Q1, N0, N1 = p2[perm[y]], p2[perm[y + 1]], m2[perm[y]], m2[perm[y + 1]]
+        cr0, ci0, cr1, ci1 = d[0, y], d[1, y], d[0, y + 1], d[1, y + 1]
+        g0 = ar0 = ai0 = ar1 = ai1 = c0 - c0
+        for j in range(Bc):
+            # real (r) and imaginary (i) lanes of ψ (p) and λ (l) in rows y (0) and y + 1 (1)
+            pr0, pr1, pi0, pi1 = P0[j], P1[j], P0[Bc + j], P1[Bc + j]
+            lr0, lr1, li0, li1 = M0[j], M1[j], M0[Bc + j], M1[Bc + j]
+            g0 += _dot(lr0, lr1, pr0, pr1) + _dot(li0, li1, pi0, pi1)
+            pr0, pr1 = _rot(pr0, pr1, c0, -s0)
+            pi0, pi1 = _rot(pi0, pi1, c0, -s0)
+            lr0, lr1 = _rot(lr0, lr1, c0, -s0)
+            li0, li1 = _rot(li0, li1, c0, -s0)
+            ar0 += pr0 * lr0 + pi0 * li0
+            ai0 += pr0 * li0 - pi0 * lr0
+            ar1 += pr1 * lr1 + pi1 * li1
+            ai1 += pr1 * li1 - pi1 * lr1
+            Q0[j] = cr0 * pr0 + ci0 * pi0
+            Q0[Bc + j] = cr0 * pi0 - ci0 * pr0
+            N0[j] = cr0 * lr0 + ci0 * li0
+            N0[Bc + j] = cr0 * li0 - ci0 * lr0
+            Q1[j] = cr1 * pr1 + ci1 * pi1
+            Q1[Bc + j] = cr1 * pi1 - ci1 * pr1
+            N1[j] = cr1 * lr1 + ci1 * li1
+            N1[Bc + j] = cr1 * li1 - ci1 * lr1
+        gt[0] += 0.5 * g0
+        gd[0, y] += cr0 * ar0 - ci0 * ai0
+        gd[1, y] += cr0 * ai0 + ci0 * ar0
+        gd[0, y + 1] += cr1 * ar1 - ci1 * ai1
+        gd[1, y + 1] += cr1 * ai1 + ci1 * ar1
 
 
 # ----------------------------------------------------------------------------------------------
@@ -175,28 +216,6 @@ def _gather_phase(dst, src, perm, d):
             r, i = S[j], S[Bc + j]
             D[j] = cr * r - ci * i
             D[Bc + j] = ci * r + cr * i
-
-
-@njit(**_JIT)
-def _scatter_phase_adj(p2, m2, p, m, perm, d, gd):
-    """Backward of `_gather_phase` for ψ and λ: row perm[y] of the previous buffers = conj(d[y])·row y;
-    gd[:, y] += d[y]·Σ_b conj(χ[y, b])·λ[y, b] (χ = ψ after the phase: dL/dd in torch's convention)."""
-    Bc = p.shape[1] // 2
-    for y in range(p.shape[0]):
-        P, M = p[y], m[y]
-        P2, M2 = p2[perm[y]], m2[perm[y]]
-        cr, ci = d[0, y], d[1, y]
-        ar = ai = cr - cr
-        for j in range(Bc):
-            pr, pi, mr, mi = P[j], P[Bc + j], M[j], M[Bc + j]
-            ar += pr * mr + pi * mi
-            ai += pr * mi - pi * mr
-            P2[j] = cr * pr + ci * pi
-            P2[Bc + j] = cr * pi - ci * pr
-            M2[j] = cr * mr + ci * mi
-            M2[Bc + j] = cr * mi - ci * mr
-        gd[0, y] += cr * ar - ci * ai
-        gd[1, y] += cr * ai + ci * ar
 
 
 @njit(**_JIT)
@@ -333,8 +352,9 @@ def backward_chunk(hi, lo, b0, b1, perms, diags, cos_h, sin_h, signs, g, save, g
     p[:] = save
     _readout_adj(m, p, signs, g, b0)
     for layer in range(perms.shape[0] - 1, -1, -1):
-        _ry_layer_adj(p, m, cos_h[layer], sin_h[layer], gtheta[layer])
-        _scatter_phase_adj(p2, m2, p, m, perms[layer], diags[layer], gdiag[layer])
+        c, s = cos_h[layer], sin_h[layer]
+        _ry_layer_adj(p, m, c, s, gtheta[layer], 1)
+        _ry2_adj_scatter(p2, m2, p, m, c[0], s[0], gtheta[layer], perms[layer], diags[layer], gdiag[layer])
         p, p2 = p2, p
         m, m2 = m2, m
     _product_adj(m, hi, lo, b0, ghi, glo)
