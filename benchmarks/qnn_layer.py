@@ -342,21 +342,23 @@ def render_section(runs: list[dict[str, Any]]) -> str:
         " count zero), as stored with each run; the peak is an assumption stated per run, for the cores the"
         " run used.",
         "",
-        "How qscale gets there (`src/qscale/qnn/layer_numba.py`, `layer_adjoint.py`, `layer_kernel.py`): the"
-        " encoded input and the first layer's rotations form a product state built from per-qubit 2-vectors;"
-        " every Rot = RZ·RY·RZ is split so that all diagonal parts between two RY layers (RZ angles, CZ signs,"
-        " carried through the CNOT permutation) become one weight-only phase vector; the ⟨Z⟩ read-out is |ψ|²"
-        " times a ±1 table with the last layer's RZ and CNOTs folded in. On CPU, numba kernels run each chunk"
-        " of the batch (32-128 samples, one chunk per core at a time) on a planar state of 2^n rows whose lanes"
-        " are the chunk's samples (real parts, then imaginary parts), so every inner loop is SIMD over"
-        " samples: each CNOT pattern and its phase vector are one gather pass, and the real RY rotations are"
-        " applied three qubits per pass with 8 rows held in registers. The backward is the adjoint method:"
-        " no intermediate state is stored; the final state is un-rotated beside λ two qubits per pass, with"
-        " dθ = ½·Σ(λ₁ψ₀ − λ₀ψ₁) taken on the way. At 12 qubits and 4 layers this is 3.9 MFLOP per sample"
-        " forward + backward (each multiply and add counted once), against about 13 MFLOP for a gate-by-gate"
-        " adjoint method (the issue's estimate). On CUDA, and for amplitude encoding, re-uploading or X/Y"
-        " read-outs, the same program runs as torch ops: 16x16 Kronecker-block GEMMs with a hand-written"
-        " backward (`layer_fused.py`).",
+        "How qscale gets there (`src/qscale/qnn/layer_numba.py`, `layer_adjoint.py`, `layer_kernel.py`): the encoded "
+        "input and the first layer's rotations form a product state built from per-qubit 2-vectors; every Rot = "
+        "RZ·RY·RZ is split so that all diagonal parts between two RY layers (RZ angles, CZ signs, carried through the "
+        "CNOT permutation) become one weight-only phase vector; the ⟨Z⟩ read-out is |ψ|² times a ±1 table with the "
+        "last layer's RZ and CNOTs folded in. On CPU, numba kernels run each chunk of the batch (32-128 samples, 64 at"
+        " 12 qubits; one chunk per core at a time) on a planar state of 2^n rows whose lanes are the chunk's samples "
+        "(real parts, then imaginary parts), so every inner loop is SIMD over samples: each CNOT pattern and its phase"
+        " vector are one gather pass, and the real RY rotations are applied three qubits per pass with 8 rows held in "
+        "registers. The backward is the adjoint method: no intermediate state is stored; the final state is un-rotated"
+        " beside λ two qubits per pass, with dθ = ½·Σ(λ₁ψ₀ − λ₀ψ₁) taken on the way, and qubit 0's un-rotation shares "
+        "its sweep with the inverse gather and phase. State buffers are reused across calls (fresh ones cost a page "
+        "fault per 4 KiB, as much as the passes), and the torch glue around the kernels starts no OpenMP team (on a "
+        "busy 2-core machine a team's barrier spin halved the 2-thread rate). At 12 qubits and 4 layers this is 3.9 "
+        "MFLOP per sample forward + backward (each multiply and add counted once), against about 13 MFLOP for a "
+        "gate-by-gate adjoint method (the issue's estimate). On CUDA, and for amplitude encoding, re-uploading or X/Y "
+        "read-outs, the same program runs as torch ops: 16x16 Kronecker-block GEMMs with a hand-written backward "
+        "(`layer_fused.py`).",
         "",
     ]
     for d in runs:

@@ -12,21 +12,71 @@ before each of those layers (`ExactPlan.diagonal_angles`; the entangler signs ar
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import torch
 
 from qscale.qnn import layer_numba as nk
 from qscale.qnn.layer_fused import map_chunks, split_batch
 
-CHUNK_BYTES = 2**19  # of state per chunk: with λ and the two next buffers of the backward, about one L2
+CHUNK_BYTES = 2**21  # of state per chunk (ψ alone; the backward holds four such buffers)
 MIN_COLS, MAX_COLS = 32, 128  # samples per chunk
 
 
 def chunks(n: int, B: int, itemsize: int) -> list[slice]:
     """Column slices of the batch, one kernel call each. Measured on one Zen 4 core (noisy, shared
-    machine): 12 qubits, 16 and 32 samples per chunk equal, 128 about 40 % slower; 16 qubits, 32 beat 16
-    by about 15 %; 8 qubits, 128 beat 16-64 (lane loops shorter than 64 numbers run partly scalar)."""
+    machine, batch 256, forward + backward, with reused buffers): 12 qubits, 64 samples per chunk beat 32
+    by ~15 % and 16 or 128 (longer lane loops, though ψ and λ then overflow L2); 16 qubits, 32 beat 64 by
+    ~20 %; 8 qubits, 32 to 128 equal."""
     return split_batch(B, min(MAX_COLS, max(MIN_COLS, CHUNK_BYTES // (2 * itemsize * 2**n))))
+
+
+class Workspace:
+    """State-sized buffers reused across calls: scratch per worker thread, and a free list for the saved final
+    states (given back when autograd frees the graph). Fresh arrays of a MiB or more are new pages that
+    fault on first touch; at 12 qubits that was ~1,500 faults per chunk, as long as the kernels' passes.
+    Holds at most `MAX_BYTES` of free saved states."""
+
+    MAX_BYTES = 2**27
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._free: list[np.ndarray] = []
+        self._lock = threading.Lock()
+
+    def scratch(self, count: int, shape: tuple[int, int], dtype: np.dtype) -> list[np.ndarray]:
+        """`count` contiguous (rows, cols) views of this thread's flat buffers (grown, never shrunk)."""
+        size = shape[0] * shape[1]
+        bufs = getattr(self._local, "bufs", [])
+        if len(bufs) < count or bufs[0].size < size or bufs[0].dtype != dtype:
+            bufs = self._local.bufs = [np.empty(size, dtype=dtype) for _ in range(count)]
+        return [b[:size].reshape(shape) for b in bufs[:count]]
+
+    def take(self, shape: tuple[int, int], dtype: np.dtype) -> np.ndarray:
+        with self._lock:
+            for i, a in enumerate(self._free):
+                if a.shape == shape and a.dtype == dtype:
+                    return self._free.pop(i)
+        return np.empty(shape, dtype=dtype)
+
+    def give(self, arrays: list[np.ndarray]) -> None:
+        with self._lock:
+            held = sum(a.nbytes for a in self._free)
+            for a in arrays:
+                if held + a.nbytes <= self.MAX_BYTES:
+                    self._free.append(a)
+                    held += a.nbytes
+
+
+_WORKSPACE = Workspace()
+
+
+class _Saved(list):
+    """The chunks' saved final states; back to the workspace when autograd drops the graph."""
+
+    def __del__(self) -> None:
+        _WORKSPACE.give(list(self))
 
 
 class AdjointTables:
@@ -62,8 +112,10 @@ class AdjointTables:
 
 
 def _planar(z: torch.Tensor) -> np.ndarray:
-    """(R, B) complex -> (R, 2, B) real numpy (real parts, then imaginary parts, of every row)."""
-    return torch.view_as_real(z.detach()).permute(0, 2, 1).contiguous().numpy()
+    """(R, B) complex -> (R, 2, B) real numpy (real parts, then imaginary parts, of every row). The copy is
+    numpy's: torch's of 2^15 numbers or more is split over OpenMP threads, and on a busy machine the caller
+    then spins at the barrier for a descheduled thread (milliseconds per call)."""
+    return np.ascontiguousarray(torch.view_as_real(z.detach()).numpy().transpose(0, 2, 1))
 
 
 class AdjointCircuit(torch.autograd.Function):
@@ -84,11 +136,13 @@ class AdjointCircuit(torch.autograd.Function):
         parts = chunks(plan.n, B, hr.itemsize)
 
         def run(sl: slice) -> np.ndarray:
-            save = np.empty((2**plan.n, 2 * (sl.stop - sl.start)), dtype=hr.dtype)
-            nk.forward_chunk(hr, lr, sl.start, sl.stop, tables.perms, d, cos_h, sin_h, tables.signs, out, save)
+            shape = (2**plan.n, 2 * (sl.stop - sl.start))
+            save = _WORKSPACE.take(shape, hr.dtype)
+            (t,) = _WORKSPACE.scratch(1, shape, hr.dtype)
+            nk.forward_chunk(hr, lr, sl.start, sl.stop, tables.perms, d, cos_h, sin_h, tables.signs, out, save, t)
             return save
 
-        ctx.saves = map_chunks(run, parts, torch.device("cpu"))
+        ctx.saves = _Saved(map_chunks(run, parts, torch.device("cpu")))
         ctx.tables, ctx.parts, ctx.arrays = tables, parts, (hr, lr, d, cos_h, sin_h)
         return torch.from_numpy(out)
 
@@ -103,9 +157,9 @@ class AdjointCircuit(torch.autograd.Function):
             sl, save = args
             gth = np.zeros(cos_h.shape, dtype=np.float64)
             gd = np.zeros(d.shape, dtype=np.float64)
-            nk.backward_chunk(
-                hr, lr, sl.start, sl.stop, tables.perms, d, cos_h, sin_h, tables.signs, g, save, gth, gd, ghi, glo
-            )
+            work = _WORKSPACE.scratch(4, save.shape, save.dtype)
+            args = (hr, lr, sl.start, sl.stop, tables.perms, d, cos_h, sin_h, tables.signs, g, save)
+            nk.backward_chunk(*args, gth, gd, ghi, glo, *work)
             return gth, gd
 
         done = map_chunks(run, list(zip(parts, ctx.saves, strict=True)), torch.device("cpu"))

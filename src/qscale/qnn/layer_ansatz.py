@@ -81,10 +81,35 @@ ANSATZE = {
 }
 
 
+class HalfAngle(torch.autograd.Function):
+    """(cos(a/2), sin(a/2)), on CPU by numpy: torch's CPU cos/sin go to MKL's vector math, which starts an
+    OpenMP team even for a few numbers; on a busy machine the caller then spins at its barrier for a
+    descheduled thread, milliseconds per call and several calls per training step."""
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor):
+        if a.device.type == "cpu":
+            h = a.detach().numpy() / 2
+            c, s = torch.from_numpy(np.cos(h)), torch.from_numpy(np.sin(h))
+        else:
+            c, s = torch.cos(a / 2), torch.sin(a / 2)
+        ctx.save_for_backward(c, s)
+        return c, s
+
+    @staticmethod
+    def backward(ctx, gc: torch.Tensor | None, gs: torch.Tensor | None):
+        c, s = ctx.saved_tensors
+        g = torch.zeros_like(c)
+        if gc is not None:
+            g = g - gc * s
+        if gs is not None:
+            g = g + gs * c
+        return g / 2
+
+
 def rotation_matrices(name: str, angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """(..., 2, 2) complex matrices of RX/RY/RZ for angles of any shape (differentiable)."""
-    c = torch.cos(angles / 2)
-    s = torch.sin(angles / 2)
+    c, s = HalfAngle.apply(angles)
     z = torch.zeros_like(c)
     if name == "rx":
         re = torch.stack((c, z, z, c), -1)
