@@ -46,6 +46,34 @@ def test_quantization_claim_compares_with_the_best_classical_method_and_the_pric
     assert row["kind"] == "simulated (QAOA) + measured"
 
 
+def test_qaoa_on_fewer_layers_is_compared_with_exact_enumeration_on_those_layers():
+    quant = {"methods": {**QUANT["methods"], "qubo-qaoa": {
+        "perplexity": 17.6, "qaoa_optimal_fraction": 0.99,
+        "classical_baseline": {"method": "qubo-exact", "layers": "model.layers.0.*", "perplexity": 17.5}}}}  # fmt: skip
+    row = dict(zip(HEADERS, verdict_rows({"quantization": quant})[0], strict=True))
+    assert row["classical best (same data)"] == "qubo-exact on the same layers (model.layers.0.*): perplexity 17.5"
+    assert "17.6, above qubo-exact on the same layers" in row["verdict"]
+    assert "whole model: best classical qubo-exact at 60" in row["verdict"]
+
+
+def test_qnn_claim_compares_heads_and_adapters_of_equal_size():
+    qnn = {
+        "classify": {"quantum": {"accuracy": [0.5, 0.6]}, "linear": {"accuracy": [0.7, 0.7]},
+                     "mlp": {"accuracy": [0.65, 0.6]}},
+        "finetune": {"quantum": {"perplexity_after": 15.5, "projected_qpu_per_step": {"superconducting": {
+                         "seconds": {"typical": 1.2e6}, "energy_j": {"typical": 3e10}}}},
+                     "lora": {"perplexity_after": 14.9}, "mlp": {"perplexity_after": 15.3}},
+    }  # fmt: skip
+    row = dict(zip(HEADERS, next(r for r in verdict_rows({"qnn": qnn}) if r[0] == "QNN layers help"), strict=True))
+    assert row["this run"] == "quantum head: accuracy 0.550; quantum adapter: perplexity 15.5"
+    assert row["classical best (same data)"] == "linear head: 0.700; lora adapter: 14.9"
+    assert "below the best classical head" in row["verdict"] and "above the best classical adapter" in row["verdict"]
+    assert row["QPU today"] == "superconducting: 1.2e+06 s, 3e+10 J per training step (projected)"
+    qnn["classify"]["quantum"]["accuracy"] = [0.9, 0.9]
+    row = next(r for r in verdict_rows({"qnn": qnn}) if r[0] == "QNN layers help")
+    assert "at or above the best classical head" in row[-2]
+
+
 def test_an_unexpected_summary_is_reported_not_raised():
     rows = verdict_rows({"quantization": {"methods": {"x": {}}}})
     assert rows[0][1].startswith("not reported")
