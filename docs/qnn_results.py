@@ -196,6 +196,11 @@ def _ms(values: list[float], digits: int = 3) -> str:
     return f"{mean(values):.{digits}f} ± {pstdev(values):.{digits}f}"
 
 
+def _loads(machines: list[dict]) -> str:
+    loads = [m["load_average_at_start"][0] for m in machines]
+    return f"{min(loads):.1f}" if max(loads) - min(loads) < 0.05 else f"{min(loads):.1f}-{max(loads):.1f}"
+
+
 def finetune_tables(args: argparse.Namespace) -> str:
     data = _load(FINETUNE_JSON)
     runs = [r for r in data["runs"] if r["model"] == args.model and r["steps"] == args.steps
@@ -226,7 +231,9 @@ def finetune_tables(args: argparse.Namespace) -> str:
         f"{first['model']}, adapters on {', '.join(first['targets'])} ({first['adapted_modules']} modules), "
         f"{first['qubits']} qubits x {first['qnn_layers']} layers; {first['steps']} steps of {first['batch']} x "
         f"{first['seq_len']} tokens; perplexity on {first['eval_windows']} held-out windows; machine: "
-        f"{data['machines'][-1]['processor']}, {data['machines'][-1]['cpu_count']} cores (shared, timings noisy).\n\n"
+        f"{data['machines'][-1]['processor']}, {data['machines'][-1]['cpu_count']} cores, "
+        f"{data['machines'][-1]['torch_threads']} torch thread per run, load average {_loads(data['machines'])} "
+        "when the runs started.\n\n"
     )
     main = markdown_table(
         ["adapter", "trainable params", "lr", "seeds", "perplexity before", "perplexity after (mean ± std)",
