@@ -57,6 +57,10 @@ enabled = false
 enabled = false
 [outlook]
 enabled = false
+[qnn]
+enabled = false
+[coprocessor]
+enabled = false
 """
 
 
