@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -100,7 +102,7 @@ def test_training_moves_every_adapter_tensor_and_lowers_the_loss(lm):
         losses.append(float(loss.detach()))
     assert losses[-1] < losses[0]
     assert all(not torch.equal(p, s) for p, s in zip(params, start, strict=True))
-    assert adapted.timer.seconds > 0
+    assert adapted.timer.forward_calls > 0 and math.isfinite(adapted.timer.seconds)  # recorded, not judged
 
 
 def test_timed_core_gives_the_same_values_and_gradients():
