@@ -91,8 +91,9 @@ def probe_qnn_step(loaded: Any) -> list[Workload]:
     ]  # fmt: skip
 
 
-def _seconds_per_token(loaded: Any, kind: str) -> float:
-    """Greedy decoding with a KV cache through an adapted copy of the model: measured seconds per new token."""
+def _seconds_per_token(loaded: Any, kind: str) -> tuple[float, int]:
+    """Greedy decoding with a KV cache through an adapted copy of the model: measured seconds per new token,
+    and the number of quantum layers the copy holds (circuits per token)."""
     import torch
 
     from qscale.qnn.adapters import insert_adapters
@@ -108,17 +109,13 @@ def _seconds_per_token(loaded: Any, kind: str) -> float:
         for _ in range(QNN["tokens"]):
             out = model(input_ids=nxt, past_key_values=past, use_cache=True)
             past, nxt = out.past_key_values, out.logits[:, -1:].argmax(-1)
-    return (time.perf_counter() - t0) / QNN["tokens"]
+    return (time.perf_counter() - t0) / QNN["tokens"], len(adapted.quantum_layers())
 
 
 def probe_qnn_token(loaded: Any) -> list[Workload]:
-    from qscale.qnn.adapters import insert_adapters
-
     depth, gates, rotations = _circuit_shape()
     blocks = _blocks(loaded)
-    instances = len(insert_adapters(copy.deepcopy(loaded.model), "quantum", QNN["targets"], QNN["qubits"],
-                                    QNN["qnn_layers"]).quantum_layers())  # fmt: skip
-    quantum_s, lora_s = _seconds_per_token(loaded, "quantum"), _seconds_per_token(loaded, "lora")
+    (quantum_s, instances), (lora_s, _) = _seconds_per_token(loaded, "quantum"), _seconds_per_token(loaded, "lora")
     n = QNN["generated_tokens"]
     from qscale.qnn.finetune import ASSUMED_SHOTS
 

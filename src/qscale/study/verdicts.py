@@ -9,6 +9,7 @@ expected fields gives "not reported" rather than a guess.
 from __future__ import annotations
 
 from collections.abc import Callable
+from statistics import fmean
 from typing import Any
 
 HEADERS = ["claim", "this run", "classical best (same data)", "QPU today", "QPU 2030s", "QPU 2040s", "verdict", "kind"]
@@ -127,10 +128,6 @@ def vqe_generates(s: Summaries) -> list[str]:
     ]
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
 def qnn_helps(s: Summaries) -> list[str]:
     q = s.get("qnn")
     if not q:
@@ -138,7 +135,7 @@ def qnn_helps(s: Summaries) -> list[str]:
     heads, adapters = q.get("classify") or {}, q.get("finetune") or {}
     parts, classical, verdicts = [], [], []
     if "quantum" in heads and len(heads) > 1:
-        acc = {h: _mean(v["accuracy"]) for h, v in heads.items()}
+        acc = {h: fmean(v["accuracy"]) for h, v in heads.items()}
         best = max((h for h in acc if h != "quantum"), key=acc.get)
         parts.append(f"quantum head: accuracy {acc['quantum']:.3f}")
         classical.append(f"{best} head: {acc[best]:.3f}")
