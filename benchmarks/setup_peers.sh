@@ -6,11 +6,13 @@
 #     tensorflow, pyscf, torchvision, ...: it goes in with --no-deps beside what `import torchquantum` needs
 #     (requirements-torchquantum.txt); torchvision is left out (PyPI's wheels need CUDA torch) and the
 #     benchmark worker stubs the dataset-only import
+#   .bench-venvs/llmcompressor : llmcompressor 0.14 (reference GPTQ for benchmarks/quant_reference.py); it pins
+#     an older transformers than the project, with the CPU build of torch
 # QOKit's PyPI wheel ships its C simulator as a setuptools extension that qokit.fur never finds
 # (it looks for qokit/fur/c/csim/libcsim.so), so its fastest CPU backend ("c") would be silently off.
 # We build libcsim.so from the C sources in the installed package with OpenMP, as QOKit's own makefile does
 # (plus -O3 -march=native), so QOKit is measured at its best on this machine.
-# Usage: benchmarks/setup_peers.sh [peers|qokit|torchquantum|all]   (idempotent: a finished venv is left alone)
+# Usage: benchmarks/setup_peers.sh [peers|qokit|torchquantum|llmcompressor|all]   (idempotent: a finished venv is left alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HERE=benchmarks
@@ -58,7 +60,7 @@ PY
   echo "[setup_peers] qokit: built $csim/libcsim.so (gcc -O3 -march=native -fopenmp)" >&2
 }
 
-for name in peers qokit torchquantum; do
+for name in peers qokit torchquantum llmcompressor; do
   [[ $WHICH == all || $WHICH == "$name" ]] || continue
   req=$HERE/requirements-$name.txt
   if up_to_date "$name" "$req"; then

