@@ -87,4 +87,4 @@ def test_columns_are_codecarbons():
     pytest.importorskip("codecarbon")
     from codecarbon.output_methods.emissions_data import EmissionsData
 
-    assert CODECARBON_COLUMNS == tuple(f.name for f in dataclasses.fields(EmissionsData))
+    assert tuple(f.name for f in dataclasses.fields(EmissionsData)) == CODECARBON_COLUMNS

@@ -378,7 +378,8 @@ def measure(
     def human(r: dict[str, Any]) -> None:
         print(
             f"{' '.join(r['command'])}: exit code {r['exit_code']}, {r['wall_s']:.3g} s, {r['energy_j']:.4g} J "
-            f"({r['energy_kwh']:.3g} kWh), {r['co2_kg']:.3g} kg CO2e at {r['intensity_kg_per_kwh']} kg/kWh [{r['kind']}]"
+            f"({r['energy_kwh']:.3g} kWh), {r['co2_kg']:.3g} kg CO2e at {r['intensity_kg_per_kwh']} kg/kWh "
+            f"[{r['kind']}]"
         )
         for name, part in r["parts"].items():
             print(f"  {name}: {part['energy_j']:.4g} J [{part['kind']}] {part['method']}")

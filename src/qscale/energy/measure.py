@@ -158,6 +158,15 @@ def check_csv(path: Path) -> None:
             raise QscaleUserError(f"--csv {path} has another header than CodeCarbon's emissions.csv; use a new file")
 
 
+def _measured(names: list[str], joules: list[float], method: str) -> dict[str, Any]:
+    return {
+        "kind": "measured",
+        "energy_j": sum(joules),
+        "method": method,
+        "devices": [{"device": n, "energy_j": j} for n, j in zip(names, joules, strict=True)],
+    }
+
+
 def _exit_code(returncode: int) -> int:
     """The shell's convention: a child killed by signal N exits 128 + N."""
     return returncode if returncode >= 0 else 128 - returncode
@@ -212,18 +221,15 @@ def measure(
     parts: dict[str, dict[str, Any]] = {}
     if gpu_meters:
         per = [m.read_j() - a for m, a in zip(gpu_meters, gpu0, strict=True)]
-        parts["gpu"] = {"kind": "measured", "energy_j": sum(per), "method": gpu_meters[0].method,
-                        "devices": [{"device": m.name, "energy_j": j} for m, j in zip(gpu_meters, per, strict=True)]}  # fmt: skip
+        parts["gpu"] = _measured([m.name for m in gpu_meters], per, gpu_meters[0].method)
     elif probes:
-        parts["gpu"] = {"kind": "measured", "energy_j": sum(sampler.gpu_j),
-                        "method": f"{probes[0].method}, every {interval_s} s",
-                        "devices": [{"device": p.name, "energy_j": j} for p, j in zip(probes, sampler.gpu_j, strict=True)]}  # fmt: skip
+        method = f"{probes[0].method}, every {interval_s} s"
+        parts["gpu"] = _measured([p.name for p in probes], sampler.gpu_j, method)
     else:
         parts["gpu"] = {"kind": "none", "energy_j": 0.0, "method": "no NVIDIA GPU answered NVML", "devices": []}
     if rapl:
-        per = [m.read_j() - a for m, a in zip(rapl, rapl0, strict=True)]
-        parts["cpu"] = {"kind": "measured", "energy_j": sum(per), "method": rapl[0].method,
-                        "devices": [{"device": m.name, "energy_j": j} for m, j in zip(rapl, per, strict=True)]}  # fmt: skip
+        parts["cpu"] = _measured([m.name for m in rapl], [m.read_j() - a for m, a in zip(rapl, rapl0, strict=True)],
+                                 rapl[0].method)  # fmt: skip
     else:
         w_core, src = cpu_power_per_core()
         tdp = w_core * ncpu
