@@ -180,7 +180,13 @@ def infer(
     calibration: Annotated[
         str, typer.Option(help="default (fitted to ML.ENERGY measurements) or none (ideal roofline at TDP).")
     ] = "default",
-    engine: Annotated[str, typer.Option(help="Serving software: vllm, vllm-2024 or transformers.")] = "vllm",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="Serving software: vllm (vLLM 0.11+, 2025; default), vllm-2024 (vLLM 0.4-0.5), transformers "
+            "(HF generate, batch 1) or other (shared parameters)."
+        ),
+    ] = "vllm",
     pue: PueOpt = None,
     intensity_kg_per_kwh: IntensityOpt = None,
     grid: GridOpt = None,
