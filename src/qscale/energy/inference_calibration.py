@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from qscale.energy.data import accelerator
+from qscale.energy.inference_crossval import crossval
 from qscale.energy.inference_model import (
     BYTES_PER_PARAM,
     KV_BYTES_PER_ELEMENT,
@@ -160,8 +161,6 @@ def expected_error(cal: Calibration, fitted_on: str, engine: str) -> dict[str, A
     """The hold-out errors of the matching GPU and engine (at least 3 rows), else of every hold-out row; for a GPU
     or engine with no rows of its own, the leave-one-GPU-type-out or leave-one-release-out cross-validation."""
     if fitted_on == SHARED_KEY or engine not in cal.engines:
-        from qscale.energy.inference_crossval import crossval
-
         scheme = "leave-one-GPU-type-out" if fitted_on == SHARED_KEY else "leave-one-release-out"
         s = crossval()["summaries"][scheme]["all"]
         return {**s, "basis": f"|error| in the {scheme} cross-validation (parameters shared, not fitted to this setup)"}

@@ -25,11 +25,11 @@ from qscale.energy.inference_calibration import (
     predict_row,
     row_architecture,
 )
+from qscale.energy.inference_crossval import summarize
 from qscale.energy.inference_model import EngineFit, HardwareFit, ideal_roofline
 
 POWER_WEIGHT = 0.3
 PRIOR_WEIGHT = 0.3
-GOAL = 0.25  # every row within 25 %
 FALLBACK = {"H200": "H100", "A100-80": "A100-40"}  # same die / same generation, no measurements of their own
 SHARED, SHARED_ENGINE = "shared", "shared-engine"  # keys of the shared (all-GPU, all-engine) parameters
 # How far one GPU's (index 0) or one engine's (index 1) parameter may stray from the shared value: the σ of
@@ -182,20 +182,6 @@ def row_errors(cal: Calibration, rows: list[dict[str, Any]]) -> list[dict[str, A
             "ideal_error": ideal / r["measured_j_per_token"] - 1.0,
         })  # fmt: skip
     return out
-
-
-def summarize(errors: list[float]) -> dict[str, Any]:
-    """Median, 90th percentile and largest |error|, and how many rows miss the 25 % goal."""
-    a = np.abs(np.asarray(errors, dtype=float))
-    if a.size == 0:
-        return {"rows": 0}
-    return {
-        "rows": int(a.size),
-        "median_abs": round(float(np.median(a)), 4),
-        "p90_abs": round(float(np.quantile(a, 0.9)), 4),
-        "max_abs": round(float(a.max()), 4),
-        "over_goal": int((a > GOAL).sum()),
-    }
 
 
 def error_summaries(scored: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

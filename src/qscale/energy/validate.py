@@ -11,8 +11,9 @@ from typing import Any
 from qscale.energy.data import accelerator, validation_data
 from qscale.energy.ft import estimate_ft
 from qscale.energy.inference_calibration import calibration, measurement_table, measurements
+from qscale.energy.inference_crossval import GOAL
 from qscale.energy.inference_crossval import markdown as crossval_markdown
-from qscale.energy.inference_fit import GOAL, error_summaries, row_errors
+from qscale.energy.inference_fit import error_summaries, row_errors
 from qscale.energy.qpu import qpu_job
 from qscale.energy.training import train_from_compute, train_from_device_hours
 from qscale.io import Result
