@@ -55,6 +55,7 @@ QSCALE_METHODS = {  # label -> (method, options beyond bits/group_size); act-ord
 }
 TOOLS = ("llmcompressor",)  # run in REF_VENV by the worker
 REF_VENV = "llmcompressor"
+LLMCOMPRESSOR_VERSION = "0.14.0.1"  # benchmarks/requirements-llmcompressor.txt
 AUTOROUND = "autoround"  # in-process: auto-round 0.16 installs beside qscale's transformers
 GRIDS = {"row": None, "g128": 128}
 ALL_METHODS = [*QSCALE_METHODS, *TOOLS, AUTOROUND]
@@ -208,30 +209,73 @@ def run_autoround(bits: int, grid: str, seed: int, iters: int) -> dict[str, Any]
 
 
 def run_tool(tool: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
-    from qscale.llm.models import load_causal_lm
-
+    """Quantize in the tool's venv (or pick up a checkpoint an interrupted run left), then score it here."""
     python = venv_python(REF_VENV)
     if not python.exists():
         raise SystemExit(f"{python} missing: run benchmarks/setup_peers.sh {REF_VENV}")
     out_dir = WORK / "checkpoints" / run_key(tool, bits, grid, seed).replace("|", "-")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    job = {
-        "tool": tool, "fp_dir": str(FP_DIR), "calib": str(calib_file(seed)), "bits": bits,
-        "group_size": GRIDS[grid], "out_dir": str(out_dir), "seq_len": SEQ_LEN,
-        "threads": int(os.environ.get("QSCALE_BENCH_THREADS", "1")),
-    }  # fmt: skip
-    job_file = out_dir.with_suffix(".json")
-    job_file.parent.mkdir(parents=True, exist_ok=True)
-    job_file.write_text(json.dumps(job))
-    res = run_worker(python, WORKER, ["--job", str(job_file)], timeout_s=3 * 3600)
-    if "error" in res:
-        raise RuntimeError(f"{tool} worker failed: {res['error']}")
-    loaded = load_causal_lm(str(out_dir), "cpu")
-    cfg = getattr(loaded.model.config, "quantization_config", None)
-    res["quant_method"] = cfg.get("quant_method") if isinstance(cfg, dict) else getattr(cfg, "quant_method", None)
-    res["eval"] = _evaluate(loaded.model)
-    shutil.rmtree(out_dir, ignore_errors=True)  # ~100 MB each; the JSON keeps what the tables need
+    if (out_dir / "config.json").is_file():
+        log(f"[quant_reference] reusing the checkpoint in {out_dir}")
+        res = _recovered(out_dir)
+    else:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        job = {
+            "tool": tool, "fp_dir": str(FP_DIR), "calib": str(calib_file(seed)), "bits": bits,
+            "group_size": GRIDS[grid], "out_dir": str(out_dir), "seq_len": SEQ_LEN,
+            "threads": int(os.environ.get("QSCALE_BENCH_THREADS", "1")),
+        }  # fmt: skip
+        job_file = out_dir.with_suffix(".json")
+        job_file.parent.mkdir(parents=True, exist_ok=True)
+        job_file.write_text(json.dumps(job))
+        res = run_worker(python, WORKER, ["--job", str(job_file)], timeout_s=3 * 3600)
+        if "error" in res:
+            raise RuntimeError(f"{tool} worker failed: {res['error']}")
+        (out_dir / "worker.json").write_text(json.dumps(res))
+    if not (out_dir / "dense.safetensors").is_file():
+        more = run_worker(python, WORKER, ["--decompress", str(out_dir)], timeout_s=3600)
+        if "error" in more:
+            raise RuntimeError(f"{tool} checkpoint could not be decompressed: {more['error']}")
+        res["dense_from"] = "the saved checkpoint, decompressed by the tool's own compressed-tensors"
+    res["eval"] = evaluate_dense(out_dir, bits)
+    res["quant_method"] = json.loads((out_dir / "config.json").read_text())["quantization_config"]["quant_method"]
+    shutil.rmtree(out_dir, ignore_errors=True)  # ~150 MB each; the JSON keeps what the tables need
     return res
+
+
+def _recovered(out_dir: Path) -> dict[str, Any]:
+    """The worker's answer, or what the checkpoint itself records when the run stopped before it was kept."""
+    if (out_dir / "worker.json").is_file():
+        return json.loads((out_dir / "worker.json").read_text())
+    q = json.loads((out_dir / "config.json").read_text())["quantization_config"]
+    weights = q["config_groups"]["group_0"]["weights"]
+    return {
+        "tool": "llmcompressor", "version": LLMCOMPRESSOR_VERSION, "method": "GPTQModifier", "seconds_quantize": None,
+        "options": {"weights": weights, "recipe": (out_dir / "recipe.yaml").read_text()},
+        "note": "quantization time not recorded (scored from the checkpoint an interrupted run left)",
+    }  # fmt: skip
+
+
+def evaluate_dense(out_dir: Path, bits: int) -> dict[str, dict[str, float]]:
+    """Score the tool's de-quantized block weights (dense.safetensors) inside qscale's own copy of the model.
+
+    transformers 5.24 + compressed-tensors 0.20 refuse llmcompressor 0.14's 3-bit pack-quantized checkpoint
+    (size mismatches on load), so the worker also writes the de-quantized weights; the rest of the model
+    (embeddings, norms, tied lm_head) is the FP model's, as the tool left it.
+    """
+    from safetensors.torch import load_file
+
+    from qscale.llm.models import load_causal_lm
+
+    dense = load_file(str(out_dir / "dense.safetensors"))
+    loaded = load_causal_lm("smollm2-135m", "cpu")
+    missing = set(dense) - set(loaded.model.state_dict())
+    if len(dense) != 210 or missing:
+        raise RuntimeError(f"dense weights: {len(dense)} tensors, not in the model: {sorted(missing)[:3]}")
+    levels = max(len(w[r].unique()) for w in dense.values() for r in range(0, w.shape[0], 64))
+    if levels > 2**bits:
+        raise RuntimeError(f"the tool's weights have {levels} distinct values in a row: not {bits}-bit")
+    loaded.model.load_state_dict(dense, strict=False)
+    return _evaluate(loaded.model)
 
 
 def run(args: argparse.Namespace) -> None:
