@@ -177,7 +177,7 @@ def render(rows: dict[str, dict[str, Any]], m: dict[str, Any], sources: list[str
 def _paired_cell(p: Any) -> str:
     iv = p.interval
     if iv.n < 2:
-        return f"{iv.mean:+.2f} (1 seed) → {p.verdict}"
+        return f"{iv.mean:+.2f} (1 seed, no interval) → {p.verdict}"
     return f"{iv.mean:+.2f} [{iv.low:+.2f}, {iv.high:+.2f}] → **{p.verdict}**"
 
 
@@ -216,6 +216,14 @@ def render_seeds(data: dict[str, Any], source: str) -> str:
         headers = ["method", "tool", "seeds", *(f"{v} perplexity" for v in qseeds.TEXTS.values()),
                    *(f"qubo-exact − method, {v}" for v in qseeds.TEXTS.values())]  # fmt: skip
         lines += [markdown_table(headers, rows), ""]
+        for t, label in qseeds.TEXTS.items():
+            best = qseeds.classical_best(per_text[t])
+            if best in paired[t]:
+                p = paired[t][best]
+                lines.append(f"- **Verdict, {label}: qubo-exact is {p.verdict}** against the classical best, "
+                             f"{qseeds.LABELS.get(best, best)} (paired difference {_paired_cell(p).split(' → ')[0]} "
+                             f"over {p.interval.n} seed(s)); would flip: {p.would_flip()}.")  # fmt: skip
+        lines.append("")
     lines += ["Cells with fewer than 3 seeds: " + ("; ".join(short) if short else "none") + ".", ""]
     lines += _reference_check(compacted)
     return "\n".join(lines)
@@ -290,6 +298,8 @@ def main() -> None:
         machine = m or machine
         sources.append(_where(folder / "table.parquet") if (folder / "table.parquet").is_file() else _where(folder))
     if not rows:
+        if args.seeds.is_file():
+            return
         raise SystemExit("nothing to render: give --sweep DIR (or keep the legacy rows)")
     table = render(rows, machine, sources)
     if args.render:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from qscale.llm.quant import seeds as qseeds
 from qscale.stats import VERDICTS
-from qscale.study.config import StudySection
-from qscale.study.quantization_stage import STORED_SOURCE, QuantizationStage, _statistics, run
+from qscale.study.quantization_stage import STORED_SOURCE, QuantizationStage, _statistics
 
 
 def _run(tool: str, pydoc: float, license_: float) -> dict:
@@ -64,13 +61,14 @@ def test_study_uses_stored_runs_when_the_settings_match(tmp_path, monkeypatch):
     assert other["paired"]["gptq"]["differences"] == [-1.0, -0.5]
 
 
-@pytest.mark.filterwarnings("ignore")
-def test_quick_stage_runs_three_live_seeds_and_gives_a_verdict():
-    cfg = QuantizationStage(methods=["gptq", "qubo-exact"]).quick()
-    out = run(cfg, StudySection(seed=0, device="cpu"), lambda _msg: None)
-    stats = out.summary["statistics"]
-    assert out.summary["seeds"] == [0, 1, 2]
+def test_quick_study_gives_a_live_three_seed_verdict(quick_study):
+    """The shared `qscale study --quick` run (tiny model): three live calibration seeds and a paired verdict."""
+    assert quick_study.result.code == 0, quick_study.result.stderr
+    q = json.loads((quick_study.folder / "results.json").read_text())["stages"]["quantization"]
+    stats = q["statistics"]
+    assert len(q["seeds"]) == 3
     assert stats["source"].startswith("live") and stats["methods"]["qubo-exact"]["n"] == 3
-    assert stats["verdict"] in VERDICTS and stats["classical_best"] == "gptq"
-    assert len(stats["paired"]["gptq"]["differences"]) == 3
-    assert any("calibration seed" in n for n in out.notes)
+    assert stats["verdict"] in VERDICTS and stats["classical_best"] in stats["paired"]
+    assert len(stats["paired"][stats["classical_best"]]["differences"]) == 3
+    html = (quick_study.folder / "report.html").read_text()
+    assert "Over calibration seeds" in html
