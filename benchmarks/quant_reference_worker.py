@@ -72,10 +72,14 @@ def dump_dense(model, out_dir: str) -> int:
 
 
 def decompress(folder: str) -> dict:
+    """transformers with run_compressed=False de-quantizes every layer into a plain Linear on load."""
     import torch
     from transformers import AutoModelForCausalLM
+    from transformers.utils.quantization_config import CompressedTensorsConfig
 
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        folder, dtype=torch.float32, quantization_config=CompressedTensorsConfig(run_compressed=False)
+    )
     return {"layers": dump_dense(model, folder)}
 
 
