@@ -50,6 +50,7 @@ TEXTS = {
 QSCALE_METHODS = {  # label -> (method, options beyond bits/group_size); act-order on, as GPTQ's authors run it
     "rtn": ("rtn", {}),
     "gptq": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 0}),
+    "gptq-onepass": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 0, "true_sequential": False}),
     "gptq-cd": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 2}),
     "qubo-exact": ("qubo", {"act_order": True, "percdamp": 0.01, "refine": 2, "block": 8, "vars_per_weight": 1}),
 }
@@ -159,6 +160,8 @@ def run_qscale(label: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
     from qscale.llm.quant.runner import quantize_model
 
     method, opts = QSCALE_METHODS[label]
+    true_sequential = opts.get("true_sequential", True)
+    opts = {k: v for k, v in opts.items() if k != "true_sequential"}
     if method == "qubo":
         from qscale.llm.quant.solvers import make_solver
 
@@ -167,9 +170,11 @@ def run_qscale(label: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
     loaded = load_causal_lm("smollm2-135m", "cpu")
     calib = torch.load(calib_file(seed))
     t0 = time.perf_counter()
-    results = quantize_model(loaded.model, calib, lambda: make_quantizer(method, **kwargs), "*", batch_size=8)
+    make = lambda: make_quantizer(method, **kwargs)  # noqa: E731
+    results = quantize_model(loaded.model, calib, make, "*", batch_size=8, true_sequential=true_sequential)
     seconds = time.perf_counter() - t0
     shown = {k: v for k, v in opts.items() if k != "solver"} | ({"solver": "exact"} if method == "qubo" else {})
+    shown["true_sequential"] = true_sequential
     return {
         "tool": "qscale", "version": versions(["qscale"]).get("qscale", "?"), "method": method, "options": shown,
         "layers_quantized": len(results), "seconds_quantize": seconds,

@@ -49,6 +49,21 @@ def test_layers_run_in_execution_order_with_inputs_from_quantized_layers():
     assert not mismatched
 
 
+def test_one_hessian_pass_per_block_differs_only_after_the_first_group():
+    """true_sequential=False (llmcompressor's order): each block's first group sees the same inputs either way;
+    later groups are fitted on the unquantized block's activations, so their weights change."""
+    windows = calib(tiny_random_llama(seed=2))
+    runs = {}
+    for flag in (True, False):
+        loaded = tiny_random_llama(seed=2)
+        make = lambda: make_quantizer("gptq", bits=3)  # noqa: E731
+        quantize_model(loaded.model, windows, make, batch_size=2, true_sequential=flag)
+        runs[flag] = dict(loaded.model.named_parameters())
+    q, o = "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.o_proj.weight"
+    assert torch.equal(runs[True][q], runs[False][q])
+    assert not torch.equal(runs[True][o], runs[False][o])
+
+
 def test_sublayer_groups_are_found_every_time():
     """q/k/v share an input, o alone, gate/up share one, down alone, on every try: a freed input whose memory
     is reused by the next one must not merge o_proj with gate/up (it did, 1 in 8 times, when grouping by

@@ -165,9 +165,13 @@ def record_hessian(
 
 def quantize_model(
     model: nn.Module, windows: torch.Tensor, make: Callable[[], LayerQuantizer], pattern: str = "*",
-    batch_size: int = 8, on_layer: Callable[[str, int, int], None] | None = None,
+    batch_size: int = 8, on_layer: Callable[[str, int, int], None] | None = None, true_sequential: bool = True,
 ) -> list[LayerResult]:
-    """Quantize every selected linear layer in place, sequentially; returns one LayerResult per layer."""
+    """Quantize every selected linear layer in place, sequentially; returns one LayerResult per layer.
+
+    true_sequential=False records every group's Hessian of a block before quantizing any of its layers (the
+    order llmcompressor's sequential pipeline uses), instead of after the block's earlier groups are quantized.
+    """
     check_finite(model)
     selected = select_layers(model, pattern)
     prefix, blocks = decoder_blocks(model)
@@ -180,11 +184,13 @@ def quantize_model(
         block = blocks[i]
         if by_block[i]:
             linears = _linear_children(block)
-            for group in execution_groups(block, *inputs[0]):
+            groups = execution_groups(block, *inputs[0])
+            upfront = {} if true_sequential else {g[0]: record_hessian(block, linears[g[0]], inputs) for g in groups}
+            for group in groups:
                 chosen = [sub for sub in group if f"{prefix}.{i}.{sub}" in by_block[i]]
                 if not chosen:
                     continue
-                H = record_hessian(block, linears[group[0]], inputs)
+                H = upfront.pop(group[0]) if upfront else record_hessian(block, linears[group[0]], inputs)
                 for sub in chosen:
                     name = f"{prefix}.{i}.{sub}"
                     if on_layer is not None:
