@@ -213,11 +213,11 @@ def _stored_cell(cfg: QuantizationStage) -> dict | None:
 
 def _statistics(cfg: QuantizationStage, seed: int, by_seed: dict[str, dict[int, float]]) -> tuple[dict, dict | None]:
     """The verdict's statistics: the stored multi-seed runs when they match this configuration, else live seeds."""
-    from qscale.llm.quant.seeds import MethodSeeds, method_seeds, statistics_summary
+    from qscale.llm.quant.seeds import CANDIDATE, MethodSeeds, method_seeds, statistics_summary
     from qscale.stats import t_interval
 
     cell = _stored_cell(cfg)
-    if cell is not None:
+    if cell is not None and CANDIDATE in cell:
         out = statistics_summary(method_seeds(cell, "pydoc"), STORED_SOURCE)
         out["live_seed"] = {
             label: {"live": values[seed], "stored": cell[label]["seeds"].get(str(seed), {}).get("pydoc")}
@@ -227,7 +227,7 @@ def _statistics(cfg: QuantizationStage, seed: int, by_seed: dict[str, dict[int, 
     live = {
         label: MethodSeeds(label, "qscale (this run)", v, t_interval(list(v.values()))) for label, v in by_seed.items()
     }
-    return statistics_summary(live, "live: this run"), None
+    return statistics_summary(live, "live: this run"), cell  # reference rows still shown
 
 
 STORED_SOURCE = "stored: benchmarks/quant_reference.py runs, tabulated in docs/quantization.md"
