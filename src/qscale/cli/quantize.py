@@ -15,7 +15,11 @@ def register(app: typer.Typer) -> None:
 
 
 def quantize(
-    model: Annotated[str, typer.Option(help="smollm2-135m, tiny-random, or a --save folder.")] = "smollm2-135m",
+    model: Annotated[
+        str,
+        typer.Option(help="smollm2-135m, tiny-random, or a local Llama/Qwen2/Mistral folder in safetensors "
+                     "(a --save checkpoint too)."),
+    ] = "smollm2-135m",
     bits: Annotated[int, typer.Option(help="Bits per weight (2-8).")] = 4,
     method: Annotated[str, typer.Option(help="rtn, gptq or qubo.")] = "gptq",
     solver: Annotated[str, typer.Option(help="QUBO block solver: exact, sa, qaoa or greedy (= GPTQ).")] = "exact",
@@ -23,8 +27,14 @@ def quantize(
     vars_per_weight: Annotated[
         int, typer.Option(help="Binary variables per weight: 1 = round down/up, 2 = four levels (qubo).")
     ] = 1,
-    group_size: Annotated[int | None, typer.Option(help="Grid per group of columns (default per row).")] = None,
-    act_order: Annotated[bool, typer.Option("--act-order", help="Quantize columns by decreasing diag(H).")] = False,
+    group_size: Annotated[
+        int | None, typer.Option(help="Grid per group of columns, e.g. 128 (default per row); must divide layer widths.")
+    ] = None,
+    act_order: Annotated[
+        bool,
+        typer.Option("--act-order/--no-act-order", help="Visit columns by decreasing diag(H) (gptq, qubo); "
+                     "with --group-size, inside whole groups."),
+    ] = True,
     refine: Annotated[
         int | None,
         typer.Option(
@@ -41,7 +51,10 @@ def quantize(
     qaoa_p: Annotated[int, typer.Option(help="QAOA layers (solver qaoa).")] = 2,
     shots: Annotated[int, typer.Option(help="Samples per block-QUBO (solver qaoa).")] = 256,
     seed: Annotated[int, seed_option("Seed for calibration windows and samplers.")] = 0,
-    save: Annotated[Path | None, typer.Option(help="Write the quantized model (safetensors + grid) here.")] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(help="New folder for a compressed-tensors pack-quantized checkpoint (transformers, vLLM)."),
+    ] = None,
     device: DeviceOpt = "auto",
     backend: BackendOpt = "exact",
     backend_qubos: Annotated[int, typer.Option(help="Block QUBOs sampled for the --backend run (qaoa).")] = 32,
