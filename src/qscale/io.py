@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +83,26 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_folder(folder: Path | str) -> Iterator[Path]:
+    """Yield a hidden temporary folder beside `folder`; on success it becomes `folder`, on error it is removed.
+
+    Readers (and a crash) see the whole folder or none. `folder` must not exist or be empty
+    (validation.check_new_folder, checked before the work).
+    """
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if folder.exists():
+            folder.rmdir()
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

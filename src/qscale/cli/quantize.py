@@ -28,7 +28,7 @@ def quantize(
         int, typer.Option(help="Binary variables per weight: 1 = round down/up, 2 = four levels (qubo).")
     ] = 1,
     group_size: Annotated[
-        int | None, typer.Option(help="Grid per group of columns, e.g. 128 (default per row); must divide layer widths.")
+        int | None, typer.Option(help="Grid per group of columns, e.g. 128 (default per row); must divide widths.")
     ] = None,
     act_order: Annotated[
         bool,

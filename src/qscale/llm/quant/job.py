@@ -26,6 +26,7 @@ from qscale.llm.quant.resources import merge_shapes, qaoa_resources
 from qscale.llm.quant.runner import check_finite, quantize_model, select_layers
 from qscale.llm.quant.solvers import make_solver
 from qscale.llm.text import pydoc_split, read_text_file, token_windows
+from qscale.validation import check_new_folder
 
 METHODS = ("rtn", "gptq", "qubo")
 SOLVERS = ("exact", "sa", "greedy", "qaoa")
@@ -104,9 +105,7 @@ def run_quantize(
     make = _factory(method, opts)
     check_model_name(model)
     if save is not None:
-        from qscale.llm.quant.save import check_save_folder
-
-        check_save_folder(save)
+        check_new_folder(save)
     if eval_text is not None:
         eval_str, eval_desc = read_text_file(eval_text, "--eval-text"), f"file {eval_text}"
     if calib_text is not None:

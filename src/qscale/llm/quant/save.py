@@ -16,37 +16,25 @@ compressed-tensors fields (vLLM) ignore it.
 Folder: config.json (with quantization_config), model.safetensors (weight_packed, weight_scale,
 weight_zero_point, weight_shape per quantized Linear; everything else as transformers saves it), the
 tokenizer, generation_config.json and qscale_quantize.json (how qscale made it: method, solver, seed, ...).
-The folder is written under a temporary name beside it and renamed when complete.
+The folder is written under a temporary name beside it and renamed when complete (qscale.io.atomic_folder).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from qscale.errors import QscaleUserError
-from qscale.io import atomic_write_text, dumps
+from qscale.io import atomic_folder, atomic_write_text, dumps
 from qscale.llm.models import LoadedModel
 from qscale.llm.quant.runner import LayerResult
 
 FORMAT = "pack-quantized"
 META_JSON = "qscale_quantize.json"
-
-
-def check_save_folder(folder: Path | str) -> Path:
-    """A --save target must be new or an empty folder (checked before any work, so nothing is overwritten)."""
-    folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise QscaleUserError(f"--save {folder} already exists and is not an empty folder")
-    if not folder.parent.is_dir():
-        raise QscaleUserError(f"--save {folder}: the folder {folder.parent} does not exist")
-    return folder
 
 
 def quantization_config(bits: int, group_size: int | None, act_order: bool, ignore: list[str]) -> Any:
@@ -70,15 +58,8 @@ def save_quantized(loaded: LoadedModel, results: list[LayerResult], meta: dict[s
     folder = Path(folder)
     if not results:
         raise QscaleUserError("nothing was quantized, so there is nothing to save")
-    temp = folder.parent / f".{folder.name}.partial-{os.getpid()}"
-    shutil.rmtree(temp, ignore_errors=True)
-    try:
-        _write(loaded, results, meta, temp)
-        if folder.exists():  # check_save_folder allowed an empty one
-            folder.rmdir()
-        temp.rename(folder)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+    with atomic_folder(folder) as tmp:
+        _write(loaded, results, meta, tmp)
     return folder
 
 
