@@ -85,3 +85,10 @@ def test_save_into_a_non_empty_folder_exits_2_and_writes_nothing(cli_fast, tmp_p
     res = cli_fast("quantize", "--model", "tiny-random", "--save", str(target), "--json")
     assert res.code == 2 and "not empty" in res.stderr and res.stdout == ""
     assert [p.name for p in tmp_path.iterdir()] == ["full"] and [p.name for p in target.iterdir()] == ["keep.txt"]
+
+
+def test_group_size_that_does_not_divide_quantizes_without_save():
+    """128 on SmolLM2's 576-wide layers is 4 x 128 + 64: fine to quantize, only a checkpoint needs divisors."""
+    out = run_quantize(model="tiny-random", bits=3, method="qubo", group_size=48, seq_len=64, calib_windows=2,
+                       eval_windows=2, refine=0, device="cpu").to_json()  # fmt: skip
+    assert out["layers_quantized"] == 14 and out["group_size"] == 48 and out["perplexity"] > 1

@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
 @qnn_app.command("finetune")
 @guarded
 def finetune_cmd(
-    model: Annotated[str, typer.Option(help="smollm2-135m or tiny-random.")] = "smollm2-135m",
+    model: Annotated[
+        str, typer.Option(help="smollm2-135m, tiny-random, or a local Llama/Qwen2/Mistral folder in safetensors.")
+    ] = "smollm2-135m",
     adapter: Annotated[str, typer.Option(help="quantum, lora (peft) or mlp (tanh bottleneck).")] = "quantum",
     qubits: Annotated[int, typer.Option(help="Qubits per quantum adapter (= bottleneck width of all three).")] = 8,
     qnn_layers: Annotated[int, typer.Option(help="StronglyEntanglingLayers per quantum adapter.")] = 2,

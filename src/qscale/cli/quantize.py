@@ -65,21 +65,28 @@ def quantize(
 
     from qscale.llm.quant.job import run_quantize
 
-    with Progress(
+    bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    ) as bar:
-        task = bar.add_task("layers", total=None)
+    )
+    task = bar.add_task("layers", total=None)
 
-        def on_layer(name: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=name or "layers done")
+    def on_stage(msg: str) -> None:
+        bar.start()  # only once the checks have passed: a bad option prints its one line and nothing else
+        bar.console.print(f"[dim]{msg}[/dim]")
 
+    def on_layer(name: str, done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total, description=name or "layers done")
+
+    try:
         result = run_quantize(
             model=model, bits=bits, method=method, solver=solver, block=block, vars_per_weight=vars_per_weight,
             group_size=group_size, act_order=act_order, layers=layers, eval_text=eval_text, calib_text=calib_text,
             seq_len=seq_len, calib_windows=calib_windows, eval_windows=eval_windows, qaoa_p=qaoa_p, shots=shots,
             seed=seed, save=save, device=device, refine=refine, backend=backend, backend_qubos=backend_qubos,
-            on_stage=lambda msg: bar.console.print(f"[dim]{msg}[/dim]"), on_layer=on_layer,
+            on_stage=on_stage, on_layer=on_layer,
         )
+    finally:
+        bar.stop()
 
     def human(r: dict) -> None:
         label = r["method"] + (f"/{r['solver']}" if r["solver"] else "")

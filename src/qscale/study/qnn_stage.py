@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from qscale.figures import Figure, Table, figure_png, pyplot
-from qscale.study.config import Strict, StudySection
+from qscale.study.config import ModelName, Strict, StudySection
 from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
@@ -34,7 +34,7 @@ class QNNStage(Strict):
     classify_epochs: int = Field(20, ge=1)
     classify_max_examples: int | None = Field(None, ge=120)  # every k-th example when set (quick runs)
     adapters: list[Adapter] = Field(default_factory=lambda: ["quantum", "lora", "mlp"], min_length=1)
-    model: Literal["smollm2-135m", "tiny-random"] = "smollm2-135m"
+    model: ModelName = "smollm2-135m"
     qubits: int = Field(8, ge=1, le=20)
     qnn_layers: int = Field(2, ge=1, le=16)
     targets: list[Target] = Field(default_factory=lambda: ["q_proj", "v_proj"], min_length=1)

@@ -120,9 +120,10 @@ def run_quantize(
     torch.manual_seed(seed)
     say(f"loading {model}")
     loaded = load_causal_lm(model, device)
-    chosen = select_layers(loaded.model, layers)  # a pattern matching nothing, a NaN weight or a group size
-    check_finite(loaded.model)  # that splits a layer's columns unevenly fails before any minute-long pass
-    check_groups_divide(loaded.model, chosen, group_size)
+    chosen = select_layers(loaded.model, layers)  # a pattern matching nothing, a NaN weight or groups a
+    check_finite(loaded.model)  # checkpoint cannot store fail before any minute-long pass
+    if save is not None:
+        check_groups_fit_checkpoint(loaded.model, chosen, group_size)
     eval_w = token_windows(loaded.tokenizer, eval_str, seq_len, eval_windows, "evaluation text")
     calib_w = token_windows(loaded.tokenizer, calib_str, seq_len, calib_windows, "calibration text", seed=seed)
 
@@ -212,16 +213,21 @@ def run_quantize(
     return QuantizeResult(out)
 
 
-def check_groups_divide(model: torch.nn.Module, layers: list[str], group_size: int | None) -> None:
-    """Every group holds group_size columns (no padding): what a group-wise checkpoint can store."""
+def check_groups_fit_checkpoint(model: torch.nn.Module, layers: list[str], group_size: int | None) -> None:
+    """--save with --group-size: every group must hold group_size columns.
+
+    Quantizing alone allows a shorter last group per row (e.g. 128 on SmolLM2's 576-wide layers: 4 x 128
+    + 64), but compressed-tensors 0.20 stores groups only where group_size divides the width.
+    """
     if group_size is None:
         return
     for name in layers:
         cols = model.get_submodule(name).in_features
         if cols % group_size:
             raise QscaleUserError(
-                f"--group-size {group_size} does not divide the {cols} input columns of {name}: "
-                "use a divisor of every quantized layer's width (e.g. 32, 64 or 128 where they divide)"
+                f"--group-size {group_size} does not divide the {cols} input columns of {name}, which a "
+                "compressed-tensors checkpoint needs: use a divisor of every quantized layer's width with --save, "
+                "or quantize without --save (the last group of a row is then shorter)"
             )
 
 
