@@ -78,11 +78,16 @@ def _gpt2(config: dict) -> None:
     config.update(model_type="gpt2", architectures=["GPT2LMHeadModel"])
 
 
+def _awq(config: dict) -> None:
+    config["quantization_config"] = {"quant_method": "awq", "bits": 4}
+
+
 BAD_FOLDERS = {
     "no-config": ({"drop": ("config.json",)}, ["no config.json"]),
     "no-weights": ({"drop": ("model.safetensors",)}, ["no weights"]),
     "pickle-only": ({"drop": ("model.safetensors",)}, ["pytorch_model.bin", "pickle", "refused"]),
     "gpt2": ({"edit": _gpt2}, ["'gpt2'", "GPT2LMHeadModel", "Llama", "Qwen2", "Mistral"]),
+    "awq": ({"edit": _awq}, ["'awq'", "compressed-tensors"]),
 }
 
 
@@ -111,3 +116,14 @@ def test_save_with_groups_a_checkpoint_cannot_store_exits_2_and_writes_nothing(c
     lines = res.stderr.strip().splitlines()
     assert lines[-1].startswith("error: ") and "--group-size 48 does not divide the 64 input columns" in lines[-1]
     assert res.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def test_study_config_takes_a_model_folder_and_refuses_a_bad_one(qwen_folder, tmp_path):
+    from qscale.errors import QscaleUserError
+    from qscale.study.schema import parse_config
+
+    config = parse_config({"quantization": {"model": str(qwen_folder)}, "qnn": {"model": str(qwen_folder)}})
+    assert config.quantization.model == config.qnn.model == str(qwen_folder)
+    bad = _copy_without(qwen_folder, tmp_path / "gpt2", edit=_gpt2)
+    with pytest.raises(QscaleUserError, match=r"quantization\.model.*'gpt2'"):
+        parse_config({"quantization": {"model": str(bad)}})

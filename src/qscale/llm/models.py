@@ -117,6 +117,10 @@ def check_model_name(name: str) -> None:
         raise QscaleUserError(f"{folder} has no weights (no *.safetensors file)")
     if not any((folder / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")):
         raise QscaleUserError(f"{folder} has no tokenizer (tokenizer.json or tokenizer_config.json)")
+    method = (config.get("quantization_config") or {}).get("quant_method")
+    if method not in (None, "compressed-tensors"):
+        raise QscaleUserError(f"{folder}: quantization method {method!r} is not supported (qscale loads float "
+                              "weights or compressed-tensors checkpoints)")
 
 
 def _read_config(folder: Path) -> dict[str, Any]:
@@ -188,9 +192,6 @@ def _load_folder(folder: Path) -> LoadedModel:
 
         kwargs["quantization_config"] = CompressedTensorsConfig(dequantize=True)
         source += f" (compressed-tensors {quant.get('format')} checkpoint, de-quantized to float32 on load)"
-    elif quant:
-        raise QscaleUserError(f"{folder}: quantization method {quant.get('quant_method')!r} is not supported "
-                              "(qscale loads float weights or compressed-tensors checkpoints)")
     with warnings.catch_warnings():  # "quantization_config passed and in the config": the point of passing it
         warnings.simplefilter("ignore", UserWarning)
         model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
