@@ -10,8 +10,8 @@ One deviation from a plain llmcompressor checkpoint, for transformers: with tran
 compressed-tensors 0.20, loading an asymmetric pack-quantized model in compressed form fails on the packed
 zero point's shape (the loader builds its empty compressed module with the unpacked shape; llm-compressor
 issue #1618). The saved `quantization_config` therefore carries `"dequantize": true`, transformers' own
-option to decompress every weight to float on load (on the CPU, no kernel needed). Loaders that read the
-compressed-tensors fields (vLLM) ignore it.
+option to decompress every weight to float on load (on the CPU, no kernel needed); it is an extra key
+beside the compressed-tensors fields.
 
 Folder: config.json (with quantization_config), model.safetensors (weight_packed, weight_scale,
 weight_zero_point, weight_shape per quantized Linear; everything else as transformers saves it), the
