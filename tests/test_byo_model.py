@@ -29,37 +29,41 @@ def save_tiny(family: str, folder, seed: int = 0):
     return folder
 
 
-@pytest.fixture(scope="module", params=["qwen2", "mistral"])
-def tiny_folder(request, tmp_path_factory):
-    return save_tiny(request.param, tmp_path_factory.mktemp(request.param))
+@pytest.fixture(scope="module")
+def family_folders(tmp_path_factory):
+    return {family: save_tiny(family, tmp_path_factory.mktemp(family)) for family in ("qwen2", "mistral")}
 
 
 @pytest.mark.parametrize(
-    "method", [["--method", "rtn"], ["--method", "gptq", "--group-size", "32"], ["--method", "qubo", "--refine", "1"]]
-)
-def test_quantize_takes_a_local_folder(cli, tiny_folder, tmp_path, method):
-    res = cli("quantize", "--model", str(tiny_folder), *SMALL, *method, "--save", str(tmp_path / "q"), "--json")
+    ("family", "method"),
+    [("qwen2", ["--method", "rtn"]), ("qwen2", ["--method", "gptq", "--group-size", "32"]),
+     ("qwen2", ["--method", "qubo", "--refine", "1"]), ("mistral", ["--method", "gptq"])],
+)  # fmt: skip
+def test_quantize_takes_a_local_folder(cli, family_folders, tmp_path, family, method):
+    folder = family_folders[family]
+    res = cli("quantize", "--model", str(folder), *SMALL, *method, "--save", str(tmp_path / "q"), "--json")
     assert res.code == 0, res.stderr
     out = res.json()
-    family = json.loads((tiny_folder / "config.json").read_text())["model_type"]
-    assert out["layers_quantized"] == 14 and out["perplexity"] > 1 and str(tiny_folder.resolve()) in out["model_source"]
+    assert out["layers_quantized"] == 14 and out["perplexity"] > 1 and str(folder.resolve()) in out["model_source"]
     saved = json.loads((tmp_path / "q" / "config.json").read_text())
     assert saved["model_type"] == family and saved["quantization_config"]["format"] == "pack-quantized"
 
 
-def test_qnn_finetune_takes_a_local_folder(cli, tiny_folder):
+@pytest.mark.parametrize(("family", "adapter"), [("qwen2", "quantum"), ("mistral", "lora")])
+def test_qnn_finetune_takes_a_local_folder(cli, family_folders, family, adapter):
+    folder = family_folders[family]
     res = cli(
-        "qnn", "finetune", "--model", str(tiny_folder), "--adapter", "lora", "--qubits", "3", "--steps", "2",
-        "--seq-len", "24", "--batch", "2", "--eval-windows", "2", "--device", "cpu", "--json",
+        "qnn", "finetune", "--model", str(folder), "--adapter", adapter, "--qubits", "3", "--qnn-layers", "1",
+        "--steps", "2", "--seq-len", "24", "--batch", "2", "--eval-windows", "2", "--device", "cpu", "--json",
     )
     assert res.code == 0, res.stderr
     out = res.json()
-    assert out["model"] == str(tiny_folder) and out["adapted_modules"] == 4  # q_proj, v_proj in 2 blocks
+    assert out["model"] == str(folder) and out["adapted_modules"] == 4  # q_proj, v_proj in 2 blocks
 
 
 @pytest.fixture(scope="module")
-def qwen_folder(tmp_path_factory):
-    return save_tiny("qwen2", tmp_path_factory.mktemp("qwen"))
+def qwen_folder(family_folders):
+    return family_folders["qwen2"]
 
 
 def _copy_without(src, dst, *, drop=(), edit=None):
