@@ -29,7 +29,7 @@ TOLERANCE = 0.01  # relative: each factor reproduces the classical figure to 1 %
 LABELS = {
     "shot_base_s": "per-shot base time", "layer_s": "two-qubit layer time", "readout_s": "readout time",
     "circuit_overhead_s": "per-circuit overhead", "job_overhead_s": "job overhead", "latency_s": "round-trip latency",
-    "queue_s": "queue wait", "qpu_power_w": "QPU power",
+    "queue_s": "queue wait", "qpu_power_w": "QPU power", "all": "every time parameter",
 }  # fmt: skip
 
 
@@ -132,14 +132,18 @@ def break_even(dev: Device, wl: Workload, row: dict[str, Any], base: dict[str, A
     return out
 
 
-def smallest_requirement(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], str, float] | None:
-    """(row, parameter, factor) of the smallest time factor over today's QPU rows; None if every one is null."""
+def smallest_requirement(
+    rows: list[dict[str, Any]], eras: tuple[str, ...] = ("today",)
+) -> tuple[dict[str, Any], str, float] | None:
+    """(row, parameter, factor) of the smallest time factor over the QPU rows of `eras` (all_time_factor counts
+    as the parameter "all time parameters"); None if every one is null."""
     best = None
     for r in rows:
         be = r.get("break_even")
-        if not be or r["era"] != "today":
+        if not be or r["era"] not in eras:
             continue
-        for p, f in be["time"].items():
+        candidates = [*be["time"].items(), ("all", be.get("all_time_factor"))]
+        for p, f in candidates:
             if f is not None and (best is None or f < best[2]):
                 best = (r, p, f)
     return best
@@ -163,14 +167,16 @@ def roadmap_sentence(task: str, rows: list[dict[str, Any]], table: dict[str, Dev
     else:
         r, p, f = best
         dev = table[r["platform"]]
-        value = getattr(dev, p).typical
-        if f <= 1:
+        value = getattr(dev, p).typical if p != "all" else None
+        if p == "all":
+            text = f"{task}: needs {LABELS[p]} of {r['platform']} {_times(f)} lower than today's model"
+        elif f <= 1:
             text = f"{task}: {r['platform']} already meets the classical wall time ({LABELS[p]} may grow {1 / f:.3g}x)"
         else:
             text = f"{task}: needs {LABELS[p]} {_times(f)} lower than {r['platform']} today ({value:.3g} s)"
         for era in ("2030s", "2040s"):
             d = next((table[x["platform"]] for x in later if x["era"] == era), None)
-            if d is None:
+            if d is None or value is None:
                 continue
             if p in time_params(d):
                 ratio = value / getattr(d, p).typical if getattr(d, p).typical > 0 else math.inf
@@ -182,3 +188,17 @@ def roadmap_sentence(task: str, rows: list[dict[str, Any]], table: dict[str, Dev
     if later and not reach:
         reach = ["no 2030s/2040s model reaches it by faster timing alone"]
     return text + (" (" + "; ".join(reach) + ")" if reach else "")
+
+
+def flip_text(rows: list[dict[str, Any]]) -> str:
+    """The shortest "would flip if" of a plan's QPU rows, any era (for the verdict table)."""
+    best = smallest_requirement(rows, ("today", "2030s", "2040s"))
+    if best is not None:
+        r, p, f = best
+        return f"{r['platform']} ({r['era']}): {LABELS[p]} {_times(f)} lower"
+    fits = [r for r in rows if r.get("break_even") and r.get("fits")]
+    if not fits:
+        return "a QPU that fits the circuits (none does)"
+    floor = min(r["break_even"].get("wall_floor_s", math.inf) for r in fits)
+    base = fits[0]["break_even"]["against"]["wall_s"]
+    return f"never by QPU timing alone: host work {floor:.3g} s vs classical {base:.3g} s"
