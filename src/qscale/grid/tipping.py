@@ -81,6 +81,13 @@ class Points:
             td.by_name(self.tech).params[CAPEX_KEY] = x
         return self.cfg.model_copy(update={"carbon": carbon}), td
 
+    def record(self, x: float, r: dict[str, Any]) -> None:
+        """Keep a solve made elsewhere at x (a `run_site` report of the same config) so it is not repeated."""
+        shadow = r.get("carbon", {}).get("cap_shadow_price_usd_per_t")
+        self.results[x] = {"capacities_mw": r["capacities_mw"], "co2_t_per_year": r["co2_t_per_year"],
+                           "total_cost_per_year": r["total_cost_per_year"],
+                           "carbon_shadow_price_usd_per_t": shadow}  # fmt: skip
+
     def at(self, x: float) -> dict[str, Any]:
         if x not in self.results:
             from qscale.grid.site import run_site
@@ -88,10 +95,7 @@ class Points:
             cfg, td = self._config(x)
             r = run_site(cfg, techdata=td).to_json()
             self.solve_s += r["solve_seconds"]
-            shadow = r.get("carbon", {}).get("cap_shadow_price_usd_per_t")
-            self.results[x] = {"capacities_mw": r["capacities_mw"], "co2_t_per_year": r["co2_t_per_year"],
-                               "total_cost_per_year": r["total_cost_per_year"],
-                               "carbon_shadow_price_usd_per_t": shadow}  # fmt: skip
+            self.record(x, r)
             self.say(f"tipping: {self.kind} = {x:.6g}: " + ", ".join(
                 f"{k} {v:.1f}" for k, v in r["capacities_mw"].items() if v > 0.05))  # fmt: skip
         return self.results[x]

@@ -24,9 +24,9 @@ pre { background: #f5f5f5; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
 img { max-width: 100%; height: auto; } .scroll { overflow-x: auto; }
 table.verdicts { width: 100%; table-layout: fixed; line-height: 1.3; }
 table.verdicts td, table.verdicts th { text-align: left; vertical-align: top; }
-table.verdicts col.claim { width: 15%; } table.verdicts col.badge { width: 11%; }
-table.verdicts col.headline { width: 24%; } table.verdicts col.classical { width: 19%; }
-table.verdicts col.flip { width: 24%; } table.verdicts col.link { width: 7%; }
+col.v-claim { width: 13%; } col.v-badge { width: 11%; } col.v-headline { width: 23%; }
+col.v-classical { width: 20%; } col.v-flip { width: 23%; } col.v-link { width: 10%; }
+table.verdicts td:last-child { overflow-wrap: anywhere; }
 .badge { display: inline-block; padding: 0.1em 0.5em; border-radius: 0.8em; font-weight: 600; font-size: 0.9em; }
 .badge.ahead { background: #d6f5d6; color: #145214; } .badge.tie { background: #e4e8f0; color: #333; }
 .badge.behind { background: #fde2cc; color: #7a3300; } .badge.infeasible { background: #f6d0d0; color: #7a0000; }
@@ -86,7 +86,7 @@ def _verdicts(stages: list[StageOutput]) -> str:
     from qscale.study.verdicts import HEADERS, verdicts
 
     ran = {s.name for s in stages}
-    cols = "".join(f'<col class="{c}">' for c in ("claim", "badge", "headline", "classical", "flip", "link"))
+    cols = "".join(f'<col class="v-{c}">' for c in ("claim", "badge", "headline", "classical", "flip", "link"))
     head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
     body = []
     for v in verdicts({s.name: s.summary for s in stages}):

@@ -44,7 +44,7 @@ class SiteStage(Strict):
         return self.model_copy(update={"hours": min(self.hours, 168), "stabilize_duration_s": 20.0})
 
 
-def tipping_points(cfg: SiteStage, site_cfg, progress) -> dict[str, dict]:
+def tipping_points(cfg: SiteStage, site_cfg, progress, solved: dict | None = None) -> dict[str, dict]:
     """Each technology's tipping point over the carbon price, on the stage's horizon; solves are shared."""
     from qscale.grid.tipping import Points, prepared, tipping_point
 
@@ -53,7 +53,12 @@ def tipping_points(cfg: SiteStage, site_cfg, progress) -> dict[str, dict]:
     base = site_cfg.model_copy(update={"carbon": site_cfg.carbon.model_copy(update={"price_usd_per_t": None})})
     if base.carbon.cap_t_per_year is not None:
         return {}  # a capped campus has its own carbon price (the cap's shadow price): no price sweep
-    points = Points(prepared(base, list(cfg.tipping_technologies), "carbon_price"), "carbon_price", "", progress)
+    swept = prepared(base, list(cfg.tipping_technologies), "carbon_price")
+    points = Points(swept, "carbon_price", "", progress)
+    if (
+        solved is not None and swept.supply == site_cfg.supply
+    ):  # the stage's own solve is the sweep's point at its price
+        points.record(site_cfg.carbon.price_usd_per_t or 0.0, solved)
     out = {}
     for tech in cfg.tipping_technologies:
         progress(f"site: tipping point of {tech} over the carbon price")
@@ -92,7 +97,7 @@ def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
     progress(f"site: capacity expansion over {cfg.hours} hours")
     outcome = run_site(site_cfg, progress)
     summary = outcome.to_json()
-    tipping = tipping_points(cfg, site_cfg, progress)
+    tipping = tipping_points(cfg, site_cfg, progress, summary)
     progress("site: power-swing smoothing")
     spec = default_swing_spec(duration_s=cfg.stabilize_duration_s, seed=study.seed)
     smoothing = run_stabilize(spec, technologies=tuple(cfg.stabilize_technologies))

@@ -191,7 +191,7 @@ def qpu_saves_energy(s: Summaries) -> Verdict:
     plans = s.get("coprocessor", {}).get("plans", [])
     offloads = [x for p in plans for x in p["offload"]]
     top = max(best.values(), default=0.0)
-    v.badge = "ahead" if offloads else ("behind" if top == 0 else "tie")
+    v.badge = "ahead" if offloads or top > 0.5 else "behind"  # ahead: an offload row, or most sampled futures
     v.headline = f"P(QPU saves energy) up to {top:.2f} ({years[0]}-{years[-1]}); {len(offloads)} offload rows"
     v.classical = "each task's classical best (outlook, co-processor CPU rows)"
     v.flip = "; ".join(f"{p['task']}: {flip_text(_widest(p))}" for p in plans[:2]) or "co-processor stage not run"
