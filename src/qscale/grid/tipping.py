@@ -157,7 +157,9 @@ def tipping_point(
 
     good, bad = (hi, lo) if rising else (lo, hi)
     out["range"] = [lo, hi]
-    if not entered(good):
+    if hi <= lo:  # e.g. a campus that emits nothing without a cap: there is no cap to sweep
+        out |= {"value": None, "note": f"empty range {lo:g}-{hi:g}: nothing to sweep"}
+    elif not entered(good):
         out |= {"value": None, "note": f"{tech} stays at or below {ENTER_MW:g} MW over the whole range"}
     elif entered(bad):
         out |= {"value": bad, "note": f"{tech} already has more than {ENTER_MW:g} MW at the range's end {bad:g}"}
@@ -192,4 +194,7 @@ def _default_range(kind: str, pts: Points, capex: float | None) -> tuple[float, 
     free = pts.cfg.model_copy(update={"carbon": pts.cfg.carbon.model_copy(update={"cap_t_per_year": None})})
     from qscale.grid.site import run_site
 
-    return 0.0, float(run_site(free).to_json()["co2_t_per_year"])
+    r = run_site(free).to_json()
+    hi = float(r["co2_t_per_year"])
+    pts.record(hi, r)  # a cap at the uncapped emissions does not bind: the same build, no second solve
+    return 0.0, hi
