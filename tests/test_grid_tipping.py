@@ -67,3 +67,20 @@ def test_bad_tipping_input_exits_2_with_one_line(args, reason):
     res = CliRunner().invoke(app, ["site", "--hours", "24", *args, "--json"])
     assert res.exit_code == 2 and res.stdout == ""
     assert reason in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+
+
+def test_loosest_carbon_cap_that_builds_wind_and_its_shadow_price():
+    r = tipping_point(load_site_config(None, SHORT), "wind", "carbon_cap")
+    lo, hi = r["range"]
+    assert lo == 0.0 and hi > 0.0  # up to what the campus emits with no cap
+    v = r["value"]
+    assert v is not None and lo < v < hi and r["below"] > v and r["below"] - v <= TOLERANCE * r["below"]
+    assert r["mix_above"]["wind"] > ENTER_MW
+    assert r["carbon_shadow_price_usd_per_t"] > 0  # the cap binds where wind enters: it has a carbon price
+
+    def wind_under(cap: float) -> float:
+        cfg = load_site_config(None, SHORT | {"carbon": {"cap_t_per_year": cap}})
+        return run_site(cfg).to_json()["capacities_mw"].get("wind", 0.0)
+
+    assert wind_under(0.9 * v) > ENTER_MW
+    assert wind_under(1.1 * v) <= ENTER_MW
