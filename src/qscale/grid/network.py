@@ -197,14 +197,8 @@ def _add_import(built: Built, cfg: SiteConfig, td: TechData, tech: Tech) -> None
     if conn > 0 or bounds:
         bounds["p_nom_max"] = min(limit, bounds.get("p_nom_max", math.inf))
         n.add(
-            "Generator",
-            tech.name,
-            bus=BUS,
-            carrier=tech.name,
-            p_nom_extendable=True,
-            capital_cost=conn * 1000.0,
-            marginal_cost=price,
-            **bounds,
+            "Generator", tech.name, bus=BUS, carrier=tech.name, p_nom_extendable=True, capital_cost=conn * 1000.0,
+            marginal_cost=price, **bounds,
         )
     else:
         rating = limit if math.isfinite(limit) else 10.0 * _peak_load(inputs) + 1.0

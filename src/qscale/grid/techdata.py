@@ -160,16 +160,8 @@ def load_techdata(year: int, case: str = "moderate") -> TechData:
         available = year >= available_from and not missing_set
         note = "" if available else f"unavailable in {year}: {entry.get('availability_source', 'no cost data')}"
         techs[key] = Tech(
-            key,
-            str(entry.get("label", key)),
-            available,
-            params,
-            sources,
-            bool(entry.get("unverified", False)),
-            note,
-            kind=str(entry.get("kind", "")),
-            name=str(entry.get("name", key)),
-            profile=entry.get("profile"),
+            key, str(entry.get("label", key)), available, params, sources, bool(entry.get("unverified", False)), note,
+            kind=str(entry.get("kind", "")), name=str(entry.get("name", key)), profile=entry.get("profile"),
         )
     return TechData(
         year, cset, case, float(meta["discount_rate"]), techs, {"discount_rate": str(meta["discount_rate_source"])}

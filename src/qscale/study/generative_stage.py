@@ -50,20 +50,8 @@ class GenerativeStage(Strict):
         )
 
 
-_KEEP = (
-    "energy",
-    "exact_energy",
-    "error",
-    "iterations",
-    "evaluations",
-    "parameters",
-    "seconds",
-    "kind",
-    "ansatz",
-    "optimizer",
-    "shots",
-    "gradient",
-)
+_KEEP = ("energy", "exact_energy", "error", "iterations", "evaluations", "parameters", "seconds", "kind",
+         "ansatz", "optimizer", "shots", "gradient")
 
 
 def run(cfg: GenerativeStage, study: StudySection, progress) -> StageOutput:
@@ -72,28 +60,24 @@ def run(cfg: GenerativeStage, study: StudySection, progress) -> StageOutput:
     progress("generative: VQE on H2, exact energies")
     h2_runs = {"exact": run_vqe(h2, "hea", 1, "lbfgs", 0, 2, 300, seed=seed, device=device).to_json()}
     progress(f"generative: VQE on H2 with {cfg.vqe_shots} shots per measurement group")
-    h2_runs["shots, parameter shift"] = run_vqe(
-        h2, "chemistry", 1, "adam", cfg.vqe_shots, 1, cfg.vqe_max_iter, lr=0.1, seed=seed, device=device
-    ).to_json()
-    h2_runs["shots, SPSA"] = run_vqe(
-        h2, "hea", 1, "spsa", cfg.vqe_shots, 1, cfg.vqe_max_iter, seed=seed, device=device
-    ).to_json()
+    h2_runs["shots, parameter shift"] = run_vqe(h2, "chemistry", 1, "adam", cfg.vqe_shots, 1, cfg.vqe_max_iter,
+                                                lr=0.1, seed=seed, device=device).to_json()
+    h2_runs["shots, SPSA"] = run_vqe(h2, "hea", 1, "spsa", cfg.vqe_shots, 1, cfg.vqe_max_iter, seed=seed,
+                                     device=device).to_json()
 
     ising: list[dict] = []
     for n in sorted(set(cfg.ising_qubits)):
         ham = load_hamiltonian(f"tfim:{n}")
         for depth in sorted(set(cfg.ising_depths)):
             progress(f"generative: VQE on a {n}-qubit Ising chain, depth {depth}")
-            r = run_vqe(
-                ham, cfg.ising_ansatz, depth, "lbfgs", 0, 2, cfg.ising_max_iter, seed=seed, device=device
-            ).to_json()
+            r = run_vqe(ham, cfg.ising_ansatz, depth, "lbfgs", 0, 2, cfg.ising_max_iter, seed=seed,
+                        device=device).to_json()
             ising.append({"n_qubits": n, "depth": depth, **{k: r[k] for k in _KEEP}})
 
     progress(f"generative: Born machine on {cfg.born_dataset}")
     ds = load_dataset(cfg.born_dataset, seed=seed, qubits=cfg.born_qubits)
-    fitted = run_born(
-        ds, depth=cfg.born_depth, steps=cfg.born_steps, restarts=cfg.born_restarts, seed=seed, device=device
-    )
+    fitted = run_born(ds, depth=cfg.born_depth, steps=cfg.born_steps, restarts=cfg.born_restarts, seed=seed,
+                      device=device)
     born = fitted.to_json()
     dists = {"QCBM (simulated)": fitted.model.probabilities(), **{b.name: b.probs_ for b in fitted.baselines.values()}}
 
@@ -119,43 +103,17 @@ def run(cfg: GenerativeStage, study: StudySection, progress) -> StageOutput:
 
 
 def _h2_table(runs: dict) -> Table:
-    rows = [
-        [
-            name,
-            r["ansatz"],
-            r["optimizer"],
-            r["shots"] or "exact",
-            f"{r['energy']:.6f}",
-            f"{r['error'] * 1e3:.3f}",
-            r["evaluations"],
-            f"{r['seconds']:.2f}",
-        ]
-        for name, r in runs.items()
-    ]
-    return Table(
-        "VQE on H2 (STO-3G, 0.735 Å; exact −1.857275 Ha; chemical accuracy 1.6 mHa) [simulated]",
-        ["run", "ansatz", "optimizer", "shots", "energy (Ha)", "error (mHa)", "evaluations", "seconds"],
-        rows,
-    )
+    rows = [[name, r["ansatz"], r["optimizer"], r["shots"] or "exact", f"{r['energy']:.6f}", f"{r['error'] * 1e3:.3f}",
+             r["evaluations"], f"{r['seconds']:.2f}"] for name, r in runs.items()]
+    return Table("VQE on H2 (STO-3G, 0.735 Å; exact −1.857275 Ha; chemical accuracy 1.6 mHa) [simulated]",
+                 ["run", "ansatz", "optimizer", "shots", "energy (Ha)", "error (mHa)", "evaluations", "seconds"], rows)
 
 
 def _ising_table(ising: list[dict]) -> Table:
-    rows = [
-        [
-            r["n_qubits"],
-            r["depth"],
-            r["parameters"],
-            f"{r['exact_energy']:.6f}",
-            f"{r['error']:.2e}",
-            f"{r['seconds']:.2f}",
-        ]
-        for r in ising
-    ]
-    return Table(
-        "VQE on transverse-field Ising chains (J = h = 1, open), error vs depth [simulated]",
-        ["qubits", "depth", "parameters", "exact energy", "error", "seconds"],
-        rows,
-    )
+    rows = [[r["n_qubits"], r["depth"], r["parameters"], f"{r['exact_energy']:.6f}", f"{r['error']:.2e}",
+             f"{r['seconds']:.2f}"] for r in ising]
+    return Table("VQE on transverse-field Ising chains (J = h = 1, open), error vs depth [simulated]",
+                 ["qubits", "depth", "parameters", "exact energy", "error", "seconds"], rows)
 
 
 def _born_table(born: dict) -> Table:
@@ -165,11 +123,8 @@ def _born_table(born: dict) -> Table:
 
     rows = [row("QCBM", born, "simulated")]
     rows += [row(b["model"], b, "measured") for b in born.get("classical_baselines", {}).values()]
-    return Table(
-        f"Born machine vs classical models on {born['dataset']} (KL to the {born['kl_target']})",
-        ["model", "KL", "held-out NLL", "valid fraction", "parameters", "seconds", "kind"],
-        rows,
-    )
+    return Table(f"Born machine vs classical models on {born['dataset']} (KL to the {born['kl_target']})",
+                 ["model", "KL", "held-out NLL", "valid fraction", "parameters", "seconds", "kind"], rows)
 
 
 def _distribution_plot(ds, dists: dict) -> Figure:
@@ -199,11 +154,8 @@ def _distribution_plot(ds, dists: dict) -> Figure:
     ax.set_ylabel("probability")
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3, axis="y")
-    return Figure(
-        f"Learned vs true distribution: {ds.name}",
-        figure_png(fig),
-        "Probabilities of the target, the Born machine (simulated) and the classical models (measured).",
-    )
+    return Figure(f"Learned vs true distribution: {ds.name}", figure_png(fig),
+                  "Probabilities of the target, the Born machine (simulated) and the classical models (measured).")
 
 
 def _ising_plot(ising: list[dict]) -> Figure:
@@ -217,11 +169,8 @@ def _ising_plot(ising: list[dict]) -> Figure:
     ax.set_ylabel("energy error (VQE − exact)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return Figure(
-        "VQE error vs depth on Ising chains",
-        figure_png(fig),
-        "Simulated VQE energy minus the exact ground energy (sparse diagonalisation).",
-    )
+    return Figure("VQE error vs depth on Ising chains", figure_png(fig),
+                  "Simulated VQE energy minus the exact ground energy (sparse diagonalisation).")
 
 
 def _trace_plot(runs: dict) -> Figure:
@@ -235,11 +184,8 @@ def _trace_plot(runs: dict) -> Figure:
     ax.set_ylabel("energy seen by the optimizer (Ha)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    return Figure(
-        "VQE on H2: energy per iteration",
-        figure_png(fig),
-        "Exact energies (autograd) and shot estimates (parameter shift, SPSA) as the optimizer saw them.",
-    )
+    return Figure("VQE on H2: energy per iteration", figure_png(fig),
+                  "Exact energies (autograd) and shot estimates (parameter shift, SPSA) as the optimizer saw them.")
 
 
 STAGE = Stage("generative", GenerativeStage, run)

@@ -49,17 +49,10 @@ class QNNStage(Strict):
         """The tiny random Llama, a few steps, a small classifier task (every k-th docstring)."""
         return self.model_copy(
             update={
-                "model": "tiny-random",
-                "steps": min(self.steps, 4),
-                "seq_len": min(self.seq_len, 32),
-                "eval_windows": min(self.eval_windows, 2),
-                "val_windows": min(self.val_windows, 2),
-                "qubits": min(self.qubits, 4),
-                "qnn_layers": 1,
-                "classify_qubits": min(self.classify_qubits, 4),
-                "classify_layers": 1,
-                "classify_seeds": 1,
-                "classify_epochs": min(self.classify_epochs, 3),
+                "model": "tiny-random", "steps": min(self.steps, 4), "seq_len": min(self.seq_len, 32),
+                "eval_windows": min(self.eval_windows, 2), "val_windows": min(self.val_windows, 2),
+                "qubits": min(self.qubits, 4), "qnn_layers": 1, "classify_qubits": min(self.classify_qubits, 4),
+                "classify_layers": 1, "classify_seeds": 1, "classify_epochs": min(self.classify_epochs, 3),
                 "classify_max_examples": 240,
             }
         )
@@ -73,12 +66,7 @@ def _classify(cfg: QNNStage, seed: int, device: str, progress) -> dict[str, list
         for head in cfg.heads:
             progress(f"qnn: {head} classifier head, seed {s}")
             r = run_classify(
-                head,
-                cfg.classify_qubits,
-                cfg.classify_layers,
-                seed=s,
-                epochs=cfg.classify_epochs,
-                device=device,
+                head, cfg.classify_qubits, cfg.classify_layers, seed=s, epochs=cfg.classify_epochs, device=device,
                 max_examples=cfg.classify_max_examples,
             )
             out[head].append(r.to_json())
@@ -96,21 +84,9 @@ def _finetune(cfg: QNNStage, seed: int, device: str, progress) -> dict[str, dict
     for adapter in cfg.adapters:
         progress(f"qnn: {adapter} adapters in {cfg.model}, {cfg.steps} steps")
         r = run_finetune(
-            cfg.model,
-            adapter,
-            cfg.qubits,
-            cfg.qnn_layers,
-            list(cfg.targets),
-            steps=cfg.steps,
-            seq_len=cfg.seq_len,
-            batch=cfg.batch,
-            lr=cfg.lr,
-            seed=seed,
-            device=device,
-            eval_windows=cfg.eval_windows,
-            val_windows=cfg.val_windows,
-            loaded=loaded,
-            cache=cache,
+            cfg.model, adapter, cfg.qubits, cfg.qnn_layers, list(cfg.targets), steps=cfg.steps, seq_len=cfg.seq_len,
+            batch=cfg.batch, lr=cfg.lr, seed=seed, device=device, eval_windows=cfg.eval_windows,
+            val_windows=cfg.val_windows, loaded=loaded, cache=cache,
         )
         out[adapter] = r.to_json()
     return out
@@ -247,8 +223,7 @@ def run(cfg: QNNStage, study: StudySection, progress) -> StageOutput:
                 head_rows(heads),
             ),
             Table(
-                f"Adapters in {cfg.model} (equal trainable parameters, same budget)",
-                ADAPTER_HEADERS,
+                f"Adapters in {cfg.model} (equal trainable parameters, same budget)", ADAPTER_HEADERS,
                 adapter_rows(adapters),
             ),
         ],

@@ -13,13 +13,7 @@ from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
 TABLE_HEADERS = [
-    "method",
-    "layers",
-    "perplexity",
-    "mean layer error",
-    "quantization s",
-    "QAOA optimal fraction",
-    "kind",
+    "method", "layers", "perplexity", "mean layer error", "quantization s", "QAOA optimal fraction", "kind"
 ]
 CLASSICAL_ON_QAOA_LAYERS = "qubo-exact"  # the classical solver of the same QUBOs, run on qubo-qaoa's layers
 

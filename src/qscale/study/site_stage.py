@@ -55,9 +55,7 @@ def tipping_points(cfg: SiteStage, site_cfg, progress, solved: dict | None = Non
         return {}  # a capped campus has its own carbon price (the cap's shadow price): no price sweep
     swept = prepared(base, list(cfg.tipping_technologies), "carbon_price")
     points = Points(swept, "carbon_price", "", progress)
-    if (
-        solved is not None and swept.supply == site_cfg.supply
-    ):  # the stage's own solve is the sweep's point at its price
+    if solved is not None and swept.supply == site_cfg.supply:  # the stage's own solve is a point of the sweep
         points.record(site_cfg.carbon.price_usd_per_t or 0.0, solved)
     out = {}
     for tech in cfg.tipping_technologies:
