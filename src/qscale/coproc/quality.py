@@ -29,10 +29,10 @@ def quantize_rows(problem: Any, angles: dict, rows: int = 32, shots: int = 256,
         return None
     import torch
 
-    from qscale.algorithms.qaoa.backend import qaoa_circuit
     from qscale.llm.quant.block import row_bqm
     from qscale.llm.quant.solvers import energy_table
     from qscale.primitives import resolve_backend
+    from qscale.quantum.export import qaoa_circuit
 
     n_rows = min(rows, problem.rows)
     diag = energy_table(problem.Q, problem.L[:n_rows], problem.const[:n_rows]).to(torch.float64).cpu().numpy()
