@@ -21,7 +21,7 @@ from typing import Any
 THIRD_PARTY = ("qiskit", "qiskit_aer", "qiskit_ibm_runtime", "transformers", "huggingface_hub", "accelerate", "peft",
                "ray", "pypsa", "linopy", "highspy", "numba", "stevedore", "matplotlib", "PIL", "urllib3",
                "filelock", "fsspec", "torch", "sentence_transformers")  # fmt: skip
-LINE_EVERY_S = 30.0
+LINE_EVERY_S = 60.0
 MODES = ("auto", "bar", "lines", "off")
 
 _LOGGER = logging.getLogger("qscale")
