@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from qscale.errors import QscaleUserError
+from qscale.quantum import statevector
 
 
 @dataclass(frozen=True)
@@ -112,15 +113,11 @@ class ExactExecutor:
     exact = True
 
     def simulate(self, circuit: Any, params: Any = None, **kwargs: Any) -> Any:
-        from qscale.quantum.statevector import simulate
-
-        return simulate(circuit, params, **kwargs)
+        return statevector.simulate(circuit, params, **kwargs)
 
     def sample(self, circuit: Any, params: Any, shots: int, rng: Any = None, **kwargs: Any) -> np.ndarray:
         """Rows of `shots` indices drawn from the simulated states (one numpy stream `rng` over the rows)."""
-        from qscale.quantum.statevector import sample
-
-        return sample(self.simulate(circuit, params, **kwargs), shots, rng)
+        return statevector.sample(statevector.simulate(circuit, params, **kwargs), shots, rng)
 
     def expectations(self, circuits: Sequence[Any], observables: Sequence[Any], shots: int | None = None) -> Any:
         raise QscaleUserError("expectations of Qiskit circuits need a primitive: use "
