@@ -6,13 +6,14 @@ plain line every `LINE_EVERY_S` seconds (and one at the end) when it is not (a l
 errors under `--json` or `--quiet`. Messages go through the `qscale` logger (`logger()`), printed above any bar.
 
 Third-party libraries log a lot at INFO (Qiskit's pass manager once per transpiled circuit; PyPSA even turns the
-root logger on at INFO): `configure()` keeps them at WARNING unless `--verbose`, and installs a root handler so
-that another library's `logging.basicConfig(level=INFO)` changes nothing.
+root logger on at INFO): `configure()` keeps them at WARNING unless `--verbose`, installs a root handler so that
+another library's `logging.basicConfig(level=INFO)` changes nothing, and turns third-party tqdm bars off.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -82,6 +83,8 @@ def configure(verbosity: int = 0, as_json: bool = False) -> None:
     _LOGGER.setLevel(qscale_level)
     _state["verbosity"] = verbosity
     set_mode("off" if verbosity < 0 else "auto")
+    if verbosity <= 0:  # third-party tqdm bars (transformers' GGUF conversion): tqdm reads this when imported
+        os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 def current_verbosity() -> int:
