@@ -97,3 +97,19 @@ def test_bar_mode_runs_nested_bars_and_prints_messages_above_them(capsys):
         outer.advance(2)
     assert progress._state["live"] is None  # the display is gone once the last bar closes
     assert "a message" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "qiskit_level"), [("-v", logging.INFO), ("--quiet", logging.WARNING), (None, None)])
+def test_root_command_flags_set_the_levels(cli_fast, flag, qiskit_level):
+    res = cli_fast(*([flag] if flag else []), "energy", "list", "--json")
+    assert res.code == 0, res.stderr
+    assert res.json() and res.stderr == ""
+    # --json on the subcommand: errors only, whatever the root flag said
+    assert logging.getLogger("qiskit").level == logging.ERROR
+    assert logging.getLogger("qscale").level == logging.ERROR
+    res = cli_fast(*([flag] if flag else []), "energy", "list")
+    assert res.code == 0, res.stderr
+    if qiskit_level is not None:
+        assert logging.getLogger("qiskit").level == qiskit_level
+    else:
+        assert logging.getLogger("qiskit").level == logging.WARNING and progress.mode() in ("bar", "lines")
