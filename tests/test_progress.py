@@ -70,7 +70,7 @@ def test_lines_mode_prints_periodic_lines_with_elapsed_and_eta(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("layers: 1/4, 0:00 elapsed, about ") and lines[0].endswith("left")
     assert lines[-1].startswith("layers: 4/4") and "left" not in lines[-1]
-    assert len(lines) == 5  # four updates and the closing line
+    assert len(lines) == 4  # three updates and the closing line (the last update is the closing line's)
 
 
 def test_lines_mode_is_rate_limited_and_off_mode_is_silent(capsys):

@@ -170,7 +170,8 @@ class Track:
                     _state["live"].update(self._task, completed=completed, total=self.total,
                                           description=self.description)  # fmt: skip
         elif self.mode == "lines" and time.perf_counter() - self._last >= self.every_s:
-            self._line()
+            if not (self.total and completed >= self.total):  # the closing line says it
+                self._line()
 
     def _line(self, final: bool = False) -> None:
         now = time.perf_counter()
