@@ -169,9 +169,12 @@ class Track:
                 if _state["live"] is not None:
                     _state["live"].update(self._task, completed=completed, total=self.total,
                                           description=self.description)  # fmt: skip
-        elif self.mode == "lines" and time.perf_counter() - self._last >= self.every_s:
-            if not (self.total and completed >= self.total):  # the closing line says it
-                self._line()
+        elif self.mode == "lines" and time.perf_counter() - self._last >= self.every_s and not self._done():
+            self._line()
+
+    def _done(self) -> bool:
+        """All of a known total done: the closing line will say so, no periodic line for it."""
+        return bool(self.total) and self.completed >= self.total
 
     def _line(self, final: bool = False) -> None:
         now = time.perf_counter()
