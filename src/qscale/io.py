@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +26,11 @@ def to_jsonable(obj: Any) -> Any:
         return str(obj)
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # torch tensor, without importing torch here
         obj = obj.detach().cpu().numpy()
-    # nor numpy (~0.1 s on every light CLI command): a numpy value can only exist once numpy has been imported
-    np = sys.modules.get("numpy")
-    if np is not None:
+    # nor numpy (~0.1 s on every light CLI command): only a numpy value needs it, and then it is already loaded
+    np = None
+    if type(obj).__module__.partition(".")[0] == "numpy":
+        import numpy as np
+
         if isinstance(obj, np.ndarray):
             return to_jsonable(obj.tolist())
         if isinstance(obj, np.bool_):

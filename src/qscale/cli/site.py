@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +14,6 @@ from qscale.errors import QscaleUserError
 def register(app: typer.Typer) -> None:
     app.command("site")(guarded(site_cmd))
     app.command("stabilize")(guarded(stabilize_cmd))
-
-
-def _log(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
 
 
 def _parse_params(items: list[str] | None) -> dict[str, float]:
@@ -190,10 +185,13 @@ def site_cmd(
         rydberg_param=rydberg_param,
     )
     cfg = load_site_config(config, overrides)
+    from qscale.progress import logger
+
+    log = logger("site").info
     if tipping is not None:
-        emit(tipping_point(cfg, tipping, over or "carbon_price", rng, _log), as_json, _tipping_human)
+        emit(tipping_point(cfg, tipping, over or "carbon_price", rng, log), as_json, _tipping_human)
         return
-    result = run_site(cfg, progress=_log)
+    result = run_site(cfg, progress=log)
     if plots is not None:
         result.write_plots(plots)
     emit(result.to_json(), as_json, _site_human)

@@ -20,6 +20,7 @@ from qscale import __version__
 from qscale.energy.ledger import ledger_scope
 from qscale.errors import QscaleUserError
 from qscale.io import atomic_write_text, dumps
+from qscale.progress import track
 from qscale.study.report import render_report
 from qscale.study.schema import StudyConfig, to_toml
 from qscale.study.stage import StageOutput
@@ -67,20 +68,24 @@ def run_study(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     outputs: list[StageOutput] = []
-    for stage in STAGES:
-        name, runner = stage.name, stage.run
-        stage_cfg = getattr(resolved, name)
-        if not stage_cfg.enabled:
-            progress(f"stage {name}: disabled in config")
-            continue
-        progress(f"stage {name}: start")
-        t_stage = time.perf_counter()
-        with ledger_scope(f"study:{name}") as ledger:
-            output = runner(stage_cfg, resolved.study, progress)
-        output.seconds = time.perf_counter() - t_stage
-        output.energy = ledger.to_dict()
-        outputs.append(output)
-        progress(f"stage {name}: done in {output.seconds:.1f} s")
+    enabled = [s for s in STAGES if getattr(resolved, s.name).enabled]
+    with track("study stages", total=len(enabled)) as stages_bar:
+        for stage in STAGES:
+            name, runner = stage.name, stage.run
+            stage_cfg = getattr(resolved, name)
+            if not stage_cfg.enabled:
+                progress(f"stage {name}: disabled in config")
+                continue
+            progress(f"stage {name}: start")
+            stages_bar.update(len(outputs), description=f"study: stage {name}")
+            t_stage = time.perf_counter()
+            with ledger_scope(f"study:{name}") as ledger:
+                output = runner(stage_cfg, resolved.study, progress)
+            output.seconds = time.perf_counter() - t_stage
+            output.energy = ledger.to_dict()
+            outputs.append(output)
+            progress(f"stage {name}: done in {output.seconds:.1f} s")
+            stages_bar.update(len(outputs), description="study stages")
 
     header = {
         "qscale_version": __version__,
