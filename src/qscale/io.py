@@ -11,7 +11,6 @@ import json
 import math
 import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,9 +29,11 @@ def to_jsonable(obj: Any) -> Any:
         return str(obj)
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # torch tensor, without importing torch here
         obj = obj.detach().cpu().numpy()
-    # nor numpy (~0.1 s on every light CLI command): a numpy value can only exist once numpy has been imported
-    np = sys.modules.get("numpy")
-    if np is not None:
+    # nor numpy (~0.1 s on every light CLI command): only a numpy value needs it, and then it is already loaded
+    np = None
+    if type(obj).__module__.partition(".")[0] == "numpy":
+        import numpy as np
+
         if isinstance(obj, np.ndarray):
             return to_jsonable(obj.tolist())
         if isinstance(obj, np.bool_):

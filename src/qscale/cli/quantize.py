@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli.common import BackendOpt, DeviceOpt, JsonOpt, emit, err, guarded, seed_option
+from qscale.cli.common import BackendOpt, DeviceOpt, JsonOpt, emit, guarded, seed_option
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +28,7 @@ def quantize(
         int, typer.Option(help="Binary variables per weight: 1 = round down/up, 2 = four levels (qubo).")
     ] = 1,
     group_size: Annotated[
-        int | None, typer.Option(help="Grid per group of columns, e.g. 128 (default per row); must divide widths.")
+        int | None, typer.Option(help="Grid per group of columns, e.g. 128 (default per row); --save needs divisors.")
     ] = None,
     act_order: Annotated[
         bool,
@@ -61,32 +61,21 @@ def quantize(
     as_json: JsonOpt = False,
 ) -> None:
     """Post-training weight quantization (rtn, gptq, or GPTQ with QUBO-rounded blocks) and perplexity."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from qscale.llm.quant.job import run_quantize
+    from qscale.progress import logger, track
 
-    bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    )
-    task = bar.add_task("layers", total=None)
+    with track("layers") as bar:
 
-    def on_stage(msg: str) -> None:
-        bar.start()  # only once the checks have passed: a bad option prints its one line and nothing else
-        bar.console.print(f"[dim]{msg}[/dim]")
+        def on_layer(name: str, done: int, total: int) -> None:
+            bar.update(done, total, name or "layers done")
 
-    def on_layer(name: str, done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total, description=name or "layers done")
-
-    try:
         result = run_quantize(
             model=model, bits=bits, method=method, solver=solver, block=block, vars_per_weight=vars_per_weight,
             group_size=group_size, act_order=act_order, layers=layers, eval_text=eval_text, calib_text=calib_text,
             seq_len=seq_len, calib_windows=calib_windows, eval_windows=eval_windows, qaoa_p=qaoa_p, shots=shots,
             seed=seed, save=save, device=device, refine=refine, backend=backend, backend_qubos=backend_qubos,
-            on_stage=on_stage, on_layer=on_layer,
+            on_stage=logger("quantize").info, on_layer=on_layer,
         )
-    finally:
-        bar.stop()
 
     def human(r: dict) -> None:
         label = r["method"] + (f"/{r['solver']}" if r["solver"] else "")

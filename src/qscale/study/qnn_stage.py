@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from qscale.figures import Figure, Table, figure_png, pyplot
+from qscale.progress import track
 from qscale.study.config import ModelName, Strict, StudySection
 from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
@@ -83,11 +84,13 @@ def _finetune(cfg: QNNStage, seed: int, device: str, progress) -> dict[str, dict
     out = {}
     for adapter in cfg.adapters:
         progress(f"qnn: {adapter} adapters in {cfg.model}, {cfg.steps} steps")
-        r = run_finetune(
-            cfg.model, adapter, cfg.qubits, cfg.qnn_layers, list(cfg.targets), steps=cfg.steps, seq_len=cfg.seq_len,
-            batch=cfg.batch, lr=cfg.lr, seed=seed, device=device, eval_windows=cfg.eval_windows,
-            val_windows=cfg.val_windows, loaded=loaded, cache=cache,
-        )
+        with track(f"qnn: {adapter} adapter steps", total=cfg.steps) as bar:
+            r = run_finetune(
+                cfg.model, adapter, cfg.qubits, cfg.qnn_layers, list(cfg.targets), steps=cfg.steps,
+                seq_len=cfg.seq_len, batch=cfg.batch, lr=cfg.lr, seed=seed, device=device,
+                eval_windows=cfg.eval_windows, val_windows=cfg.val_windows, loaded=loaded, cache=cache,
+                on_step=lambda step, total, loss, a=adapter, b=bar: b.update(step, total, f"qnn: {a}, loss {loss:.3f}"),
+            )
         out[adapter] = r.to_json()
     return out
 

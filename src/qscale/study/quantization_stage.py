@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from qscale.figures import Figure, Table, figure_png, pyplot
+from qscale.progress import Track, track
 from qscale.study.config import ModelName, Strict, StudySection
 from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
@@ -77,6 +78,10 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
         refine = cfg.refine if solver else 0
         solver = "exact" if solver == "cd" else solver
         progress(f"quantization: {label}, {cfg.bits} bits, layers {layers}")
+        with track(f"quantization {label}: layers") as bar:
+            return _quantize(label, layers, method, solver, refine, bar)
+
+    def _quantize(label: str, layers: str, method: str, solver: str, refine: int, bar: Track) -> dict:
         return run_quantize(
             model=cfg.model,
             bits=cfg.bits,
@@ -95,6 +100,7 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
             shots=cfg.shots,
             seed=study.seed,
             device=study.device,
+            on_layer=lambda name, done, total: bar.update(done, total, f"quantization {label}: {name or 'layers'}"),
         ).to_json()
 
     results: dict[str, dict] = {}
