@@ -147,7 +147,7 @@ def test_quantization_claim_is_the_paired_multi_seed_verdict_against_the_classic
     head = "qubo-exact: perplexity 57 ± 2.48 (95 %, 3 seeds); paired difference -4 [-6.48, -1.52]"
     assert row["headline"].startswith(head)
     assert "QAOA-rounded block 0: 65" in row["headline"]
-    flip = "tie if the mean difference rose by 1.52 (stored runs, docs/quantization.md)"
+    flip = "tie if the mean difference rose by 1.52 (interval reaching 0) (stored runs, docs/quantization.md)"
     assert row["would flip if"].startswith(flip)
     tie = _stats({"gptq": [60.0, 62.0, 61.0], "qubo-exact": [58.0, 64.0, 61.0]})
     assert _row({"quantization": {**QUANT, "statistics": tie}}, "QAOA optimizes weights")["verdict"] == "tie"
