@@ -39,6 +39,7 @@ DOC = ROOT / "docs" / "quantization.md"
 LEGACY = BENCH_DIR / "results" / "quantization-cpu.json"
 SEEDS = BENCH_DIR / "results" / "quantization-seeds.json"
 GRID_TITLES = {"row": "per-row grid", "g128": "groups of 128 columns"}
+EXPECTED_CELLS = ["3|row", "4|row", "3|g128", "4|g128"]  # what docs/quantization.md promises
 BITS_ORDER = ["3", "4", "2", "5", "6", "7", "8"]  # the target first
 SCOPES = {"*": "all", "model.layers.0.*": "block0", "model.layers.0.self_attn.*": "attn0"}
 STAGE = "stages.quantization."
@@ -225,6 +226,14 @@ def render_seeds(data: dict[str, Any], source: str) -> str:
                              f"over {p.interval.n} seed(s)); would flip: {p.would_flip()}.")  # fmt: skip
         lines.append("")
     lines += ["Cells with fewer than 3 seeds: " + ("; ".join(short) if short else "none") + ".", ""]
+    missing = []
+    for cell in EXPECTED_CELLS:
+        bits, grid = cell.split("|")
+        have = compacted["cells"].get(cell, {})
+        absent = [qseeds.LABELS[m] for m in qseeds.ORDER if m not in have and m not in qseeds.DIAGNOSTIC]
+        if absent:
+            missing.append(f"{bits} bits {GRID_TITLES[grid]}: {', '.join(absent)}")
+    lines += ["Not run yet (no seed at all): " + ("; ".join(missing) if missing else "none") + ".", ""]
     lines += _reference_check(compacted)
     return "\n".join(lines)
 
