@@ -933,11 +933,12 @@ def _chunk_tables(h, m, m1, a, Bm, ta, tb):
 
 
 @njit(cache=True, parallel=True)
-def int_cost_range(n, m, m1, a, Bm, klow, kmin, kmax, kargmin):
-    """Per thread: min, max and first argmin of the integer energy K(x) over its share of the 2^n states.
+def int_cost_scan(n, m, m1, a, Bm, klow, k0, idx, write, kmin, kmax, kargmin):
+    """Enumerate the integer energy K(x) = sum_i a_i x_i + sum_(i<j) B_ij x_i x_j of all 2^n states.
 
-    K(x) = sum_i a_i x_i + sum_(i<j) B_ij x_i x_j, evaluated chunk by chunk (2^m low bits each) as
-    klow[low] + (linear terms the set high bits induce on the low bits) + (energy of the high bits).
+    Chunk by chunk (2^m low bits each): K = klow[low] + (linear terms the set high bits induce on the
+    low bits, from two small tables) + (energy of the high bits). Per thread: min, max and first argmin;
+    with `write`, also idx[x] = K(x) - k0 (the level index).
     """
     chunks = 1 << (n - m)
     nth = kmin.shape[0]
@@ -953,33 +954,24 @@ def int_cost_range(n, m, m1, a, Bm, klow, kmin, kmax, kargmin):
         for h in range(c0, c1):
             kh = _chunk_tables(h, m, m1, a, Bm, ta, tb)
             base = h << m
+            clo = np.iinfo(np.int64).max
+            chi = np.iinfo(np.int64).min
             for low in range(1 << m):
                 k = klow[low] + ta[low & mask] + tb[low >> m1] + kh
-                if k < lo:
-                    lo = k
-                    arg = base + low
-                if k > hi:
-                    hi = k
+                clo = min(clo, k)
+                chi = max(chi, k)
+                if write:
+                    idx[base + low] = k - k0
+            if clo < lo:  # first argmin: only in the (rare) chunks that lower the minimum
+                lo = clo
+                for low in range(1 << m):
+                    if klow[low] + ta[low & mask] + tb[low >> m1] + kh == clo:
+                        arg = base + low
+                        break
+            hi = max(hi, chi)
         kmin[th] = lo
         kmax[th] = hi
         kargmin[th] = arg
-
-
-@njit(cache=True, parallel=True)
-def int_cost_index(n, m, m1, a, Bm, klow, k0, idx, nth):
-    """idx[x] = K(x) - k0 for every state (the level index of an integer cost), streamed as in int_cost_range."""
-    chunks = 1 << (n - m)
-    mask = (1 << m1) - 1
-    for th in prange(nth):
-        c0 = th * chunks // nth
-        c1 = (th + 1) * chunks // nth
-        ta = np.empty(1 << m1, dtype=np.int64)
-        tb = np.empty(1 << (m - m1), dtype=np.int64)
-        for h in range(c0, c1):
-            kh = _chunk_tables(h, m, m1, a, Bm, ta, tb) - k0
-            base = h << m
-            for low in range(1 << m):
-                idx[base + low] = klow[low] + ta[low & mask] + tb[low >> m1] + kh
 
 
 @njit(cache=True, parallel=True)

@@ -37,13 +37,11 @@ def check_memory(
     device: torch.device,
     copies: int = 2,
     what: str = "state vector",
-    extra_bytes: int = 0,
 ) -> int:
     """Raise QscaleUserError naming the bytes needed when the request cannot fit; return the bytes.
 
     `copies` counts the simultaneous full-size buffers the caller needs (state, work space,
-    adjoint vectors), so the estimate is of the peak, not just one vector; `extra_bytes` adds what
-    is not a state (a cost diagonal or level index, fixed overheads).
+    adjoint vectors), so the estimate is of the peak, not just one vector.
     """
     if n_qubits < 1:
         raise QscaleUserError(f"n_qubits must be >= 1, got {n_qubits}")
@@ -51,7 +49,6 @@ def check_memory(
         need = float(copies) * batch * (2.0**n_qubits) * torch.empty((), dtype=dtype).element_size()
     else:
         need = statevector_bytes(n_qubits, batch, dtype, copies)
-    need += int(extra_bytes)
     have = available_bytes(device)
     if need > have:
         raise QscaleUserError(

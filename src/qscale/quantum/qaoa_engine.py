@@ -176,18 +176,12 @@ class QAOASimulator:
         self._tdiag: torch.Tensor | None = None
 
     @classmethod
-    def from_bqm(cls, bqm, state_copies: int = 2, **kwargs) -> QAOASimulator:
-        """Simulator for a dimod BQM, with the smallest cost representation that is exact.
-
-        Integer costs (MaxCut, any QUBO whose coefficients share a step) become a 1- or 2-byte level
-        index computed chunk by chunk from the QUBO, never a float diagonal; other costs get the float64
-        diagonal. Before building anything the whole footprint is checked: `state_copies` states (1 to
-        evaluate and sample, 2 for adjoint gradients; 3 on torch), the cost and OVERHEAD_BYTES; a
-        request that cannot fit is refused naming the bytes.
-        """
-        import time
-
-        from qscale.quantum.qubo import cost_diagonal, integer_cost, stream_levels
+    def footprint(cls, bqm, state_copies: int = 2, **kwargs) -> tuple[int, str, object]:
+        """Peak bytes `from_bqm` would hold for this BQM (states + cost + OVERHEAD_BYTES), what the cost
+        will be ("uint8 level index", "uint16 level index" or "float64 diagonal") and the integer model
+        (None for a float cost). Looks at the coefficients only: allocates nothing."""
+        from qscale.quantum.memory import statevector_bytes
+        from qscale.quantum.qubo import integer_cost
 
         n = bqm.num_variables
         if n < 1:
@@ -195,23 +189,43 @@ class QAOASimulator:
         dev = resolve_device(kwargs.get("device", "auto"))
         dt = resolve_dtype(kwargs.get("dtype", "complex128"))
         backend = kwargs.get("backend", "auto")
-        numba_table = (backend == "numba" or (backend == "auto" and dev.type == "cpu")) and kwargs.get(
-            "phase_table", True
-        )
-        icost = integer_cost(bqm) if numba_table else None
+        table = (backend == "numba" or (backend == "auto" and dev.type == "cpu")) and kwargs.get("phase_table", True)
+        icost = integer_cost(bqm) if table and n <= 60 else None
         bound = icost.level_bound() if icost is not None else None
-        per_state = 8 if bound is None or bound > 65536 else 1 if bound <= 256 else 2
-        if not numba_table:  # torch keeps the float64 diagonal on the host and a copy on the device
+        if bound is None or bound > 65536:
+            per_state, what = 8, "float64 diagonal"
+        else:
+            per_state, what = (1, "uint8 level index") if bound <= 256 else (2, "uint16 level index")
+        if not table:  # torch: three states (forward, adjoint) and the float64 diagonal
             state_copies = max(state_copies, 3)
-        check_memory(
-            n,
-            1,
-            dt,
-            dev,
-            copies=state_copies,
-            what="QAOA state vectors and cost",
-            extra_bytes=per_state * 2**n + OVERHEAD_BYTES if n <= 60 else 2**n,
-        )
+        states = statevector_bytes(n, 1, dt, state_copies) if n <= 60 else state_copies * 2.0**n * 16
+        return int(states + per_state * 2.0**n + OVERHEAD_BYTES), what, icost
+
+    @classmethod
+    def from_bqm(cls, bqm, state_copies: int = 2, **kwargs) -> QAOASimulator:
+        """Simulator for a dimod BQM, with the smallest cost representation that is exact.
+
+        Integer costs (MaxCut, any QUBO whose coefficients share a step) become a 1- or 2-byte level
+        index computed chunk by chunk from the QUBO, never a float diagonal; other costs get the float64
+        diagonal. Before building anything the whole footprint (`footprint`: `state_copies` states, 1
+        to evaluate and sample, 2 for adjoint gradients, 3 on torch; the cost; OVERHEAD_BYTES) is
+        checked against free memory, and a request that cannot fit is refused naming the bytes.
+        """
+        import time
+
+        from qscale.quantum.memory import available_bytes, format_bytes
+        from qscale.quantum.qubo import cost_diagonal, stream_levels
+
+        need, what, icost = cls.footprint(bqm, state_copies, **kwargs)
+        dev = resolve_device(kwargs.get("device", "auto"))
+        have = available_bytes(dev)
+        if need > have:
+            n = bqm.num_variables
+            dt = str(resolve_dtype(kwargs.get("dtype", "complex128"))).replace("torch.", "")
+            raise QscaleUserError(
+                f"QAOA on {n} qubits ({dt}, {state_copies} state(s) + {what}) needs {need} bytes "
+                f"({format_bytes(need)}) but only {format_bytes(have)} is available on {dev}"
+            )
         if icost is not None:
             t0 = time.perf_counter()
             streamed = stream_levels(icost)

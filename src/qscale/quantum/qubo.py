@@ -173,9 +173,10 @@ def integer_cost(bqm: dimod.BinaryQuadraticModel, order: Sequence[Hashable] | No
 
 
 def stream_levels(cost: IntegerCost, max_levels: int = MAX_LEVELS) -> tuple[LevelEncoding, int] | None:
-    """The level index of every state and the first optimal state, computed from the integer model in two
-    streamed passes (range, then index): memory is the index alone (1 or 2 bytes per state), no float
-    diagonal. None when the energies span more than `max_levels` levels."""
+    """The level index of every state and the first optimal state, enumerated from the integer model chunk
+    by chunk: memory is the index alone (1 or 2 bytes per state), no float diagonal. One pass when the
+    coefficient bound on the span fits `max_levels`, else a range pass first. None when the energies
+    span more than `max_levels` levels."""
     n = cost.n
     m = min(n, _CHUNK_BITS)
     m1 = m // 2
@@ -185,19 +186,29 @@ def stream_levels(cost: IntegerCost, max_levels: int = MAX_LEVELS) -> tuple[Leve
         bits = (np.arange(1 << q)[:, None] >> np.arange(q)[None, :]) & 1 if q else np.zeros((1, 0), np.int64)
         klow[1 << q : 2 << q] = klow[: 1 << q] + cost.linear[q] + bits @ w
     nth = get_num_threads()
-    kmin = np.zeros(nth, np.int64)
-    kmax = np.zeros(nth, np.int64)
-    karg = np.zeros(nth, np.int64)
-    kern.int_cost_range(n, m, m1, cost.linear, cost.coupling, klow, kmin, kmax, karg)
+    kmin, kmax, karg = np.zeros(nth, np.int64), np.zeros(nth, np.int64), np.zeros(nth, np.int64)
+    bound = cost.level_bound()
+    k0 = int(np.clip(cost.linear, None, 0).sum() + np.clip(np.triu(cost.coupling, 1), None, 0).sum())
+    index = None
+    if bound <= max_levels:  # one pass: index relative to the lower bound, then shifted to the minimum
+        check_memory(n, 1, torch.uint8 if bound <= 256 else torch.int16, torch.device("cpu"), 1, "cost level index")
+        index = np.empty(1 << n, dtype=np.uint8 if bound <= 256 else np.uint16)
+        kern.int_cost_scan(n, m, m1, cost.linear, cost.coupling, klow, k0, index, True, kmin, kmax, karg)
+    else:  # range first: the bound is loose and the true span may still fit
+        dummy = np.zeros(1, np.uint8)
+        kern.int_cost_scan(n, m, m1, cost.linear, cost.coupling, klow, 0, dummy, False, kmin, kmax, karg)
     live = karg >= 0  # threads that had no chunk report -1
     lo, hi = int(kmin[live].min()), int(kmax[live].max())
     levels = hi - lo + 1
     if levels > max_levels:
         return None
     argmin = int(karg[live][kmin[live] == lo].min())
-    check_memory(n, 1, torch.uint8 if levels <= 256 else torch.int16, torch.device("cpu"), 1, "cost level index")
-    index = np.empty(1 << n, dtype=np.uint8 if levels <= 256 else np.uint16)
-    kern.int_cost_index(n, m, m1, cost.linear, cost.coupling, klow, lo, index, nth)
+    if index is None:
+        check_memory(n, 1, torch.uint8 if levels <= 256 else torch.int16, torch.device("cpu"), 1, "cost level index")
+        index = np.empty(1 << n, dtype=np.uint8 if levels <= 256 else np.uint16)
+        kern.int_cost_scan(n, m, m1, cost.linear, cost.coupling, klow, lo, index, True, kmin, kmax, karg)
+    elif lo > k0:
+        np.subtract(index, index.dtype.type(lo - k0), out=index)
     values = cost.offset + cost.scale * np.arange(lo, hi + 1, dtype=np.float64)
     return LevelEncoding(index=index, values=values), argmin
 
