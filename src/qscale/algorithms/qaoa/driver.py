@@ -283,15 +283,9 @@ def run_qaoa(
         from qscale.algorithms.qaoa.backend import QaoaOnBackend
 
         on_backend = QaoaOnBackend(backend, n, shots, seed)
-    if mode not in ("given", "fixed", "optimize"):
-        raise QscaleUserError(f"unknown angle mode {mode!r}")
-    t_start = time.perf_counter()
-    # one state to evaluate and sample; the adjoint gradients of optimisation need a second
-    sim = QAOASimulator.from_bqm(problem.bqm, state_copies=2 if mode == "optimize" else 1, device=device, dtype=dtype)
-    e_min, e_max, _ = sim.cost_range()
-
     guaranteed = None
     ladder: list[AngleResult] = []
+    # angles that need no simulation are checked first, so a bad request fails before any big allocation
     if mode == "given":
         if gammas is None or betas is None or len(gammas) != p or len(betas) != p:
             raise QscaleUserError(f"--gammas and --betas must each give exactly p={p} comma-separated angles")
@@ -302,12 +296,16 @@ def run_qaoa(
             raise QscaleUserError("--fixed-angles needs MaxCut on a regular graph (--graph regular:D)")
         g, b, guaranteed = fixed_angles(problem.regular_degree, p)
         evaluations = 1
-    elif mode == "optimize":
+    elif mode != "optimize":
+        raise QscaleUserError(f"unknown angle mode {mode!r}")
+    t_start = time.perf_counter()
+    # one state to evaluate and sample; the adjoint gradients of optimisation need a second
+    sim = QAOASimulator.from_bqm(problem.bqm, state_copies=2 if mode == "optimize" else 1, device=device, dtype=dtype)
+    e_min, e_max, _ = sim.cost_range()
+    if mode == "optimize":
         best, ladder = optimize_angles(sim, p, restarts, seed, scale=_angle_scale(problem.bqm), optimizer=optimizer)
         g, b = best.gammas, best.betas
         evaluations = sum(r.evaluations for r in ladder)
-    else:
-        raise QscaleUserError(f"unknown angle mode {mode!r}")
 
     if sim.backend == "numba":
         sim.clear_workspace()  # the optimiser's adjoint vector is not needed any more
