@@ -78,6 +78,8 @@ def _worker_qscale(job: dict[str, Any]) -> dict[str, Any]:
     betas = torch.tensor(job["betas"], dtype=torch.float64)
 
     def evaluate() -> float:
+        if hasattr(sim, "forget_state"):  # a repeat must simulate again, not reuse the kept final state
+            sim.forget_state()
         with torch.no_grad():
             return float(sim.expectation(gammas, betas).reshape(-1)[0].item())  # .item() syncs the GPU
 

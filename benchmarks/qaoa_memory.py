@@ -6,7 +6,8 @@ benchmarks/qaoa_eval.py) in its own process under `/usr/bin/time` (peak resident
 peers, `prlimit --as=LIMIT`, so a peer that does not fit fails with its own allocation error, recorded as
 "out of memory (limit X GiB)", instead of waking the kernel's OOM killer on other processes. qscale is not
 limited: its memory guard refuses, naming the bytes, before it allocates. No run starts unless free memory
-covers its state (`psutil`), else it is recorded as "not run".
+covers its state (or, for a peer, its limit) plus 1 GiB (`psutil`), else it is recorded as "not run"; a
+peer's limit is --limit-gib or free memory - 1 GiB, whichever is less.
 
 Graphs: networkx.random_regular_graph(3, n, seed) for even n, (4, n, seed) for odd n (no 3-regular graph
 has an odd number of nodes). Precision: each simulator's smallest: qscale complex64 (1-byte level index
@@ -90,10 +91,7 @@ def run_one(sim: str, job: dict[str, Any], limit_bytes: int, timeout_s: float) -
     state = 2 ** job["n"] * AMP_BYTES[sim]
     free = psutil.virtual_memory().available
     limit = min(limit_bytes, free - (1 << 30))
-    if sim != "qscale" and limit < state:
-        return {"error": f"out of memory (limit {limit / 2**30:.1f} GiB < state {state / 2**30:.1f} GiB)",
-                "oom": True, "not_run": True, "limit_bytes": limit}
-    if free < min(state, limit) + (1 << 30):
+    if free < min(state, limit) + (1 << 30) or limit < (1 << 30):
         return {"error": f"not run: {free / 2**30:.1f} GiB free", "not_run": True}
     with tempfile.TemporaryDirectory() as tmp:
         job_file, time_file = Path(tmp) / "job.json", Path(tmp) / "time.txt"

@@ -79,6 +79,13 @@ def test_level_simulator_matches_diagonal_simulator():
     assert lean.probability_of_optimum(g, b) == pytest.approx(probs[diag == diag.min()].sum(), abs=1e-12)
     assert lean.cost_range() == pytest.approx(full.cost_range())
     np.testing.assert_allclose(lean.diag, diag, atol=1e-12)
+    # the torch backend (the CUDA path, run here on the CPU) keeps the float diagonal and agrees
+    tsim = QAOASimulator.from_bqm(bqm, device="cpu", backend="torch")
+    assert tsim.backend == "torch" and tsim.levels is None
+    np.testing.assert_allclose(tsim.expectation(g, b).numpy(), full.expectation(g, b).numpy(), atol=1e-12)
+    np.testing.assert_array_equal(tsim.top_k(g, b, 20).indices, top_full.indices)
+    assert tsim.probability_of_optimum(g, b) == pytest.approx(lean.probability_of_optimum(g, b), abs=1e-12)
+    assert np.mean(tsim.sample(g, b, 5000, seed=7) == lean.sample(g, b, 5000, seed=7)) > 0.999
 
 
 def test_top_k_is_exact_with_ties_and_several_threads():

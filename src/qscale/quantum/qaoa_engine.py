@@ -396,6 +396,10 @@ class QAOASimulator:
         kern.level_mass(sv[0], sv[1], self.dim, mode, self._kdiag, idx, 0, lo, out)
         return float(out.sum())
 
+    def forget_state(self) -> None:
+        """Make the next call simulate again even at the same angles (buffers are kept): for timing."""
+        self._state_key = None
+
     def clear_workspace(self) -> None:
         """Free the reused state buffers (they are kept between calls to avoid page-fault costs)."""
         self._ws.clear()
