@@ -190,7 +190,7 @@ def _cell(res: dict[str, Any]) -> tuple[str, str, str]:
         if "needs " in res.get("error", ""):
             what = "refused by its memory guard: " + res["error"].split(": ")[-1]
         return (what, _gib(res.get("peak_rss_bytes")) if not res.get("not_run") else "–", f"{res['floor_s']:.2f} s")
-    return (res.get("error", "?")[:80], "–", f"{res['floor_s']:.2f} s")
+    return (res.get("error", "?")[:80], _gib(res.get("peak_rss_bytes")), f"{res['floor_s']:.2f} s")
 
 
 def render_section(runs: list[dict[str, Any]]) -> str:
@@ -220,17 +220,18 @@ def render_section(runs: list[dict[str, Any]]) -> str:
             lines.append(f"- 1-minute load average before the runs: {loads[0]}–{loads[-1]} on "
                          f"{m.get('usable_cpus')} cores (timings above ~2 are slowed by other processes)")
         lines.append("")
-        sims = [s for s in SIMS if any(s in r["results"] for r in d["rows"])]
-        head = "| n | state (qscale) | " + " | ".join(f"{LABELS[s]} time | {LABELS[s]} peak RSS | {LABELS[s]} floor"
-                                                     for s in sims) + " | max abs Δ⟨C⟩ |"
-        lines += [head, "|" + "---:|" * (2 + 3 * len(sims)) + "---:|"]
+        lines += ["| n | simulator | precision | state | time of one evaluation | peak RSS | floor (fraction) | ⟨C⟩ |",
+                  "|---:|:---|:---|---:|---:|---:|---:|---:|"]
         for r in d["rows"]:
-            cells = [str(r["n"]), _gib(2 ** r["n"] * 8)]
-            for s in sims:
-                cells += list(_cell(r["results"][s])) if s in r["results"] else ["–", "–", "–"]
-            dev = r.get("max_abs_dev")
-            cells.append("–" if dev is None else f"{dev:.1e}")
-            lines.append("| " + " | ".join(cells) + " |")
+            for s in SIMS:
+                if s not in r["results"]:
+                    continue
+                res = r["results"][s]
+                t, rss, floor = _cell(res)
+                prec = "complex128" if AMP_BYTES[s] == 16 else "complex64"
+                val = f"{res['expectation']:.9f}" if "expectation" in res else "–"
+                lines.append(f"| {r['n']} | {LABELS[s]} | {prec} | {_gib(2 ** r['n'] * AMP_BYTES[s])} | {t} | {rss} | "
+                             f"{floor} | {val} |")
         cf = [r for r in d["rows"] if "closed_form_p1" in r]
         if cf:
             lines += ["", "p = 1 at Farhi's angles (γ = arctan(1/√2), β = π/8) against the closed form of Wang, "
