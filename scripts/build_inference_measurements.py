@@ -30,6 +30,7 @@ V2_COMMIT = "c3af7f31e231a2a7021c5f8e2a54dd712d02e6e2"
 V3_MODELS = {
     "meta-llama/Llama-3.1-8B-Instruct": "meta-llama__Llama-3.1-8B-Instruct",
     "meta-llama/Llama-3.1-70B-Instruct": "meta-llama__Llama-3.1-70B-Instruct",
+    "meta-llama/Llama-3.3-70B-Instruct": "meta-llama__Llama-3.3-70B-Instruct",
     "meta-llama/Llama-3.1-405B-Instruct": "meta-llama__Llama-3.1-405B-Instruct",
     "meta-llama/Llama-3.1-405B-Instruct-FP8": "meta-llama__Llama-3.1-405B-Instruct-FP8",
     "Qwen/Qwen3-8B": "Qwen__Qwen3-8B",
@@ -39,7 +40,7 @@ V3_MODELS = {
     "google/gemma-3-27b-it": "google__gemma-3-27b-it",
 }
 V3_TASKS = ("lm-arena-chat", "gpqa")
-V3_BATCHES = (8, 32, 128, 512, 2048, 4096)  # max_num_seqs values taken (every model, GPU and GPU count)
+V3_BATCHES = None  # every max_num_seqs (every model, GPU and GPU count); a tuple would select some
 # v2: data/llm_text_generation/chat/<GPU dir>/<model id>/bs<B>+tp<T>+pp1.json
 V2_GPUS = {"A100-SXM4-40GB": "A100-40", "H100 80GB HBM3": "H100"}
 V2_MODELS = (
@@ -55,16 +56,23 @@ V2_MODELS = (
     "mistralai/Mistral-Nemo-Instruct-2407",
     "mistralai/Mistral-Large-Instruct-2407",
 )
-V2_BATCHES = (32, 128, 512, 1024, 1536, 2048)  # max batch values taken
+V2_BATCHES = None  # every max batch size published
 # v1: data/legacy/<GPU>_chat_benchmark.csv, one row per model, batch 1 (HF transformers through FastChat)
 V1_GPUS = {"A100": "A100-40", "A40": "A40", "V100": "V100"}
-V1_MODELS = (  # the v1 files' own names
+V1_MODELS = (  # the v1 files' own names: LLaMA-7B/13B and fine-tunes of them (same architecture)
     "metaai/llama-7B",
     "metaai/llama-13B",
     "lmsys/vicuna-7B",
     "lmsys/vicuna-13B",
     "metaai/Llama-2-7b-chat-hf",
     "metaai/Llama-2-13b-chat-hf",
+    "BAIR/koala-7b",
+    "BAIR/koala-13b",
+    "tatsu-lab/alpaca-7B",
+    "project-baize/baize-v2-7B",
+    "nomic-ai/gpt4all-13b-snoozy",
+    "openaccess-ai-collective/manticore-13b-chat-pyg",
+    "camel-ai/CAMEL-13B-Combined-Data",
 )
 # Whole models kept out of the fit: the calibration never sees them, so their errors test new model sizes.
 HOLDOUT = (
@@ -136,7 +144,7 @@ def _v3_rows(repo: Path, commit: str) -> list[dict[str, Any]]:
             except subprocess.CalledProcessError:
                 continue
             for c in data["configurations"]:
-                if c["max_num_seqs"] not in V3_BATCHES:
+                if V3_BATCHES is not None and c["max_num_seqs"] not in V3_BATCHES:
                     continue
                 par = c["parallelization"]
                 n_in, basis = INPUT_TOKENS[task]
@@ -175,7 +183,7 @@ def _v2_rows(repo: Path, commit: str) -> list[dict[str, Any]]:
                 if not path.endswith("+pp1.json"):  # tensor parallel only: pipeline-parallel runs are not modelled
                     continue
                 d = json.loads(_show(repo, commit, path))
-                if d["Max BS (reqs)"] not in V2_BATCHES:
+                if V2_BATCHES is not None and d["Max BS (reqs)"] not in V2_BATCHES:
                     continue
                 n_in, basis = INPUT_TOKENS["sharegpt"]
                 out = d["Avg Output Tokens"]
@@ -258,8 +266,8 @@ ABOUT = {
         "J/token = energy / response_length; power = energy / latency.",
     },
     "selection": {
-        "v3": f"dense Transformers {sorted(V3_MODELS)}, tasks {list(V3_TASKS)}, max_num_seqs in {list(V3_BATCHES)}",
-        "v2": f"task chat, dense models {list(V2_MODELS)}, max batch in {list(V2_BATCHES)}, pipeline parallel 1",
+        "v3": f"dense Transformers {sorted(V3_MODELS)}, tasks {list(V3_TASKS)}, every max_num_seqs published",
+        "v2": f"task chat, dense models {list(V2_MODELS)}, every max batch size published, pipeline parallel 1",
         "v1": f"task chat, Llama-architecture models {sorted(V1_MODELS)}",
     },
     "split": (

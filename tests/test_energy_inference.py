@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from qscale.cli.energy import energy_app
 from qscale.energy.inference import ecologits_token_j, infer
 from qscale.energy.inference_calibration import calibration, measurements
-from qscale.energy.inference_fit import GOAL, error_summaries, row_errors, summarize
+from qscale.energy.inference_crossval import GOAL, summarize
+from qscale.energy.inference_fit import error_summaries, row_errors
 from qscale.errors import QscaleUserError
 
 IDEAL = {"pue": 1.0, "intensity": 0.4, "calibration_name": "none"}

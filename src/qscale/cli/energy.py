@@ -6,6 +6,7 @@ Every command's JSON carries an "energy" entry: this run's own energy from the l
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -179,7 +180,13 @@ def infer(
     calibration: Annotated[
         str, typer.Option(help="default (fitted to ML.ENERGY measurements) or none (ideal roofline at TDP).")
     ] = "default",
-    engine: Annotated[str, typer.Option(help="Serving software: vllm, vllm-2024 or transformers.")] = "vllm",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="Serving software: vllm (vLLM 0.11+, 2025; default), vllm-2024 (vLLM 0.4-0.5), transformers "
+            "(HF generate, batch 1) or other (shared parameters)."
+        ),
+    ] = "vllm",
     pue: PueOpt = None,
     intensity_kg_per_kwh: IntensityOpt = None,
     grid: GridOpt = None,
@@ -335,6 +342,57 @@ def validate(as_json: JsonOpt = False) -> None:
         _print_ledger(r)
 
     _run("validate", lambda: validation_rows().to_json(), as_json, human)
+
+
+@energy_app.command(context_settings={"allow_interspersed_args": False})
+@guarded
+def measure(
+    command: Annotated[list[str] | None, typer.Argument(help="The command to run and meter, after --.")] = None,
+    interval: Annotated[float, typer.Option("--interval", help="Sampling interval, seconds.")] = 0.5,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Grid region for the carbon intensity (see `qscale energy list`).")
+    ] = None,
+    intensity_kg_per_kwh: IntensityOpt = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Append one row in CodeCarbon's emissions.csv columns.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a command and report its energy (GPU by NVML, CPU by RAPL or TDP x utilisation, memory) and carbon.
+
+    The child's exit code is reported and passed on; a failing child is metered all the same.
+    """
+    from qscale.energy.measure import append_csv, check_csv, codecarbon_row, default_child_stdout
+    from qscale.energy.measure import measure as run_measure
+
+    if region is not None and intensity_kg_per_kwh is not None:
+        raise QscaleUserError("give --region or --intensity-kg-per-kwh, not both")
+    grid_s = _intensity(intensity_kg_per_kwh, region)
+    if csv_file is not None:
+        check_csv(csv_file)
+    result = run_measure(
+        list(command or []),
+        interval_s=interval,
+        intensity=grid_s,
+        region=region,
+        child_stdout=default_child_stdout(as_json),
+    )
+    if csv_file is not None:
+        append_csv(csv_file, codecarbon_row(result))
+    result["csv"] = str(csv_file) if csv_file is not None else None
+
+    def human(r: dict[str, Any]) -> None:
+        print(
+            f"{' '.join(r['command'])}: exit code {r['exit_code']}, {r['wall_s']:.3g} s, {r['energy_j']:.4g} J "
+            f"({r['energy_kwh']:.3g} kWh), {r['co2_kg']:.3g} kg CO2e at {r['intensity_kg_per_kwh']} kg/kWh "
+            f"[{r['kind']}]"
+        )
+        for name, part in r["parts"].items():
+            print(f"  {name}: {part['energy_j']:.4g} J [{part['kind']}] {part['method']}")
+
+    emit(result, as_json, human)
+    if result["exit_code"] != 0:
+        raise typer.Exit(result["exit_code"])
 
 
 @energy_app.command("list")

@@ -141,7 +141,7 @@ def infer(
     if method not in METHODS:
         raise QscaleUserError(f"unknown --method {method!r}; known: {', '.join(METHODS)}")
     calibrated = check_calibration(calibration_name) == "default"
-    check_engine(engine)
+    engine = check_engine(engine)
     total = check_positive(params, "--params")
     active = check_positive(active_params, "--active-params") if active_params is not None else total
     if active > total:

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any
 
 from qscale.energy.data import accelerator
+from qscale.energy.inference_crossval import crossval
 from qscale.energy.inference_model import (
     BYTES_PER_PARAM,
     KV_BYTES_PER_ELEMENT,
@@ -39,7 +40,9 @@ ENGINES = {
     "vllm": "vLLM 0.11 with asynchronous scheduling (ML.ENERGY Benchmark v3.0, 2025)",
     "vllm-2024": "vLLM 0.4-0.5 (ML.ENERGY Leaderboard v2.0, 2024)",
     "transformers": "PyTorch + Hugging Face transformers generate(), one request at a time (ML.ENERGY 2023)",
+    "other": "a serving stack none of the above: the parameters shared by every fitted engine",
 }
+SHARED_KEY = "shared"
 CALIBRATIONS = ("default", "none")
 
 
@@ -71,10 +74,19 @@ class Calibration:
     fallback: dict[str, str]
     errors: dict[str, dict[str, Any]]
     meta: dict[str, Any]
+    shared_hardware: HardwareFit | None = None  # static_w as a fraction of TDP
+    shared_engine: EngineFit | None = None
 
 
 def calibration_from_dict(raw: dict[str, Any]) -> Calibration:
+    shared = raw.get("shared", {})
     return Calibration(
+        shared_hardware=HardwareFit(**{p: float(shared["hardware"][p]) for p in HARDWARE_PARAMS})
+        if "hardware" in shared
+        else None,
+        shared_engine=EngineFit(**{p: float(shared["engine"][p]) for p in ENGINE_PARAMS}, overlap=False)
+        if "engine" in shared
+        else None,
         hardware={k: HardwareFit(**{p: float(v[p]) for p in HARDWARE_PARAMS}) for k, v in raw["hardware"].items()},
         engines={
             k: EngineFit(**{p: float(v[p]) for p in ENGINE_PARAMS}, overlap=bool(v["overlap"]))
@@ -92,9 +104,16 @@ def calibration() -> Calibration:
     return calibration_from_dict(tomllib.loads(_data_text(CALIBRATION_FILE)))
 
 
+# Version names of the same engines: vLLM's 2024 releases (ML.ENERGY v2) and 2025 releases (v3), HF transformers
+ENGINE_ALIASES = {"vllm-0.11": "vllm", "vllm-0.5": "vllm-2024", "vllm-0.4": "vllm-2024", "hf": "transformers"}
+
+
 def check_engine(name: str) -> str:
+    """The engine's key in ENGINES (a version alias such as vllm-0.5 resolves to its key)."""
+    name = ENGINE_ALIASES.get(name, name)
     if name not in ENGINES:
-        raise QscaleUserError(f"unknown --engine {name!r}; known: {', '.join(ENGINES)}")
+        known = ", ".join([*ENGINES, *ENGINE_ALIASES])
+        raise QscaleUserError(f"unknown --engine {name!r}; known: {known}")
     return name
 
 
@@ -115,16 +134,36 @@ def hardware_fit(cal: Calibration, key: str) -> tuple[HardwareFit, str, str]:
             other,
             f"no measurements on {key}: parameters fitted on {other} ({CALIBRATION_FILE})",
         )
+    acc = accelerator(key)
+    if cal.shared_hardware is not None and acc.kind == "gpu" and acc.tdp_w:
+        h = cal.shared_hardware
+        return (
+            HardwareFit(**{**vars(h), "static_w": h.static_w * acc.tdp_w}),
+            SHARED_KEY,
+            f"no measurements on {key}: the parameters shared by every calibrated GPU, static power "
+            f"{h.static_w:.3g} x TDP ({CALIBRATION_FILE}, [shared.hardware])",
+        )
     known = ", ".join(sorted({*cal.hardware, *cal.fallback}))
     raise QscaleUserError(f"no inference calibration for {key} (calibrated: {known}); pass --calibration none")
 
 
 def engine_fit(cal: Calibration, name: str) -> EngineFit:
-    return cal.engines[check_engine(name)]
+    """The engine's own fitted parameters, else (an engine the fit did not see) the shared ones."""
+    name = check_engine(name)
+    if name in cal.engines:
+        return cal.engines[name]
+    if cal.shared_engine is None:
+        raise QscaleUserError(f"no calibration for --engine {name}")
+    return cal.shared_engine
 
 
 def expected_error(cal: Calibration, fitted_on: str, engine: str) -> dict[str, Any]:
-    """The hold-out errors of the matching GPU and engine (at least 3 rows), else of every hold-out row."""
+    """The hold-out errors of the matching GPU and engine (at least 3 rows), else of every hold-out row; for a GPU
+    or engine with no rows of its own, the leave-one-GPU-type-out or leave-one-release-out cross-validation."""
+    if fitted_on == SHARED_KEY or engine not in cal.engines:
+        scheme = "leave-one-GPU-type-out" if fitted_on == SHARED_KEY else "leave-one-release-out"
+        s = crossval()["summaries"][scheme]["all"]
+        return {**s, "basis": f"|error| in the {scheme} cross-validation (parameters shared, not fitted to this setup)"}
     group = cal.errors.get(f"holdout {fitted_on}/{engine}")
     if group and group.get("rows", 0) >= 3:
         return {**group, "basis": f"|error| on the held-out ML.ENERGY rows on {fitted_on} with {engine}"}

@@ -25,14 +25,19 @@ from qscale.energy.inference_calibration import (
     predict_row,
     row_architecture,
 )
+from qscale.energy.inference_crossval import summarize
 from qscale.energy.inference_model import EngineFit, HardwareFit, ideal_roofline
 
 POWER_WEIGHT = 0.3
 PRIOR_WEIGHT = 0.3
-GOAL = 0.25  # every row within 25 %
 FALLBACK = {"H200": "H100", "A100-80": "A100-40"}  # same die / same generation, no measurements of their own
-OVERLAP = {"vllm": False, "vllm-2024": False, "transformers": False}
-# (centre, log-space sigma, basis); static power's centre is a fraction of the GPU's TDP
+SHARED, SHARED_ENGINE = "shared", "shared-engine"  # keys of the shared (all-GPU, all-engine) parameters
+# How far one GPU's (index 0) or one engine's (index 1) parameter may stray from the shared value: the σ of
+# its log-factor's penalty. GPUs differ less than serving stacks (HF transformers at batch 1 spends ~5x
+# vLLM's CPU time per step), hence the wider engine σ.
+OFFSET_SIGMA = (0.3, 1.0)
+OFFSET_BOUND = 3.0  # |δ| at most 3 (a factor 20) in log
+# (centre, log-space sigma, basis) of the shared parameters; static power's centre is a fraction of TDP
 PRIORS: dict[str, tuple[float, float, str]] = {
     "static_w": (0.2, 0.5, "20 % of TDP (assumed; qscale measured 132 W idle on an H100, 19 %)"),
     "mem_level": (0.6, 0.5, "assumed: memory-bound kernels draw ~60 % of the dynamic power range"),
@@ -46,41 +51,69 @@ PRIORS: dict[str, tuple[float, float, str]] = {
 }
 
 
-def _prior_centre(name: str, gpu: str | None) -> float:
-    centre = PRIORS[name][0]
-    if name == "static_w" and gpu is not None:
-        return centre * (accelerator(gpu).tdp_w or 1.0)
-    return centre
+def _prior_centre(name: str) -> float:
+    """Centre of the prior on a shared parameter (static power as a fraction of TDP)."""
+    return PRIORS[name][0]
 
 
-def _bounds(name: str, gpu: str | None) -> tuple[float, float]:
-    if name == "static_w" and gpu is not None:
-        tdp = accelerator(gpu).tdp_w or 1.0
-        return math.log(0.03 * tdp), math.log(0.9 * tdp)
+def _bounds(name: str) -> tuple[float, float]:
+    if name == "static_w":  # a fraction of TDP
+        return math.log(0.03), math.log(0.9)
     if name in ENGINE_PARAMS:
         return math.log(1e-9), 0.0
     return math.log(0.02), 0.0
 
 
-def fit(rows: list[dict[str, Any]]) -> tuple[Calibration, dict[str, Any]]:
-    """Calibration fitted to `rows` (the caller passes the fit split), and facts about the fit."""
+def _tdp(gpu: str) -> float:
+    return accelerator(gpu).tdp_w or 1.0
+
+
+def fit(
+    rows: list[dict[str, Any]], x0: dict[tuple[str, str], float] | None = None
+) -> tuple[Calibration, dict[str, Any]]:
+    """Calibration fitted to `rows` (the caller passes the fit split), and facts about the fit.
+
+    Hierarchical: each parameter is a shared value (one per parameter for all GPUs, one for all engines) times
+    a per-GPU or per-engine factor exp(δ), with δ pulled towards 0 (σ = OFFSET_SIGMA). A GPU or engine the
+    rows do not cover gets the shared values: that is what the leave-one-GPU-out and leave-one-release-out
+    cross-validation tests. `x0` (the `facts["x"]` of an earlier fit) starts the search there.
+    """
     from scipy.optimize import least_squares
 
     gpus = sorted({r["gpu"] for r in rows})
     engines = sorted({r["engine"] for r in rows})
-    names = [(g, p) for g in gpus for p in HARDWARE_PARAMS] + [(e, p) for e in engines for p in ENGINE_PARAMS]
-    owner = {g: g for g in gpus}
-    x0 = np.array([math.log(_prior_centre(p, owner.get(k))) for k, p in names])
-    lo, hi = zip(*(_bounds(p, owner.get(k)) for k, p in names), strict=True)
+    names = (
+        [(SHARED, p) for p in HARDWARE_PARAMS]
+        + [(SHARED_ENGINE, p) for p in ENGINE_PARAMS]
+        + [(g, p) for g in gpus for p in HARDWARE_PARAMS]
+        + [(e, p) for e in engines for p in ENGINE_PARAMS]
+    )
+    shared = {SHARED, SHARED_ENGINE}
+    lo, hi = zip(*((*_bounds(p),) if k in shared else (-OFFSET_BOUND, OFFSET_BOUND) for k, p in names), strict=True)
+    start = np.array([
+        (x0 or {}).get((k, p), math.log(_prior_centre(p)) if k in shared else 0.0) for k, p in names
+    ])  # fmt: skip
+    index = {kp: i for i, kp in enumerate(names)}
 
     def unpack(x: np.ndarray) -> Calibration:
-        v = dict(zip(names, np.exp(x), strict=True))
+        def hw(g: str | None) -> HardwareFit:
+            v = {p: x[index[(SHARED, p)]] + (x[index[(g, p)]] if g else 0.0) for p in HARDWARE_PARAMS}
+            return HardwareFit(**{p: float(math.exp(v[p])) for p in HARDWARE_PARAMS})
+
+        def eng(e: str | None) -> EngineFit:
+            v = {p: x[index[(SHARED_ENGINE, p)]] + (x[index[(e, p)]] if e else 0.0) for p in ENGINE_PARAMS}
+            return EngineFit(**{p: float(math.exp(v[p])) for p in ENGINE_PARAMS}, overlap=False)
+
+        hardware = {g: hw(g) for g in gpus}
+        hardware = {g: HardwareFit(**{**vars(h), "static_w": h.static_w * _tdp(g)}) for g, h in hardware.items()}
         return Calibration(
-            hardware={g: HardwareFit(**{p: float(v[(g, p)]) for p in HARDWARE_PARAMS}) for g in gpus},
-            engines={e: EngineFit(**{p: float(v[(e, p)]) for p in ENGINE_PARAMS}, overlap=OVERLAP[e]) for e in engines},
+            hardware=hardware,
+            engines={e: eng(e) for e in engines},
             fallback={},
             errors={},
             meta={},
+            shared_hardware=hw(None),
+            shared_engine=eng(None),
         )
 
     def residuals(x: np.ndarray) -> np.ndarray:
@@ -93,12 +126,21 @@ def fit(rows: list[dict[str, Any]]) -> tuple[Calibration, dict[str, Any]]:
                 power = est.step.power_w_per_device * r["tensor_parallel"]
                 out.append(POWER_WEIGHT * math.log(power / r["measured_power_w"]))
         for (k, p), v in zip(names, x, strict=True):
-            out.append(PRIOR_WEIGHT * (v - math.log(_prior_centre(p, owner.get(k)))) / PRIORS[p][1])
+            if k in shared:
+                out.append(PRIOR_WEIGHT * (v - math.log(_prior_centre(p))) / PRIORS[p][1])
+            else:
+                out.append(PRIOR_WEIGHT * v / OFFSET_SIGMA[p in ENGINE_PARAMS])
         return np.array(out)
 
-    sol = least_squares(residuals, np.clip(x0, lo, hi), bounds=(lo, hi))
+    sol = least_squares(residuals, np.clip(start, lo, hi), bounds=(lo, hi))
     cal = unpack(sol.x)
-    facts = {"cost": float(sol.cost), "nfev": int(sol.nfev), "status": int(sol.status), "parameters": len(names)}
+    facts = {
+        "cost": float(sol.cost),
+        "nfev": int(sol.nfev),
+        "status": int(sol.status),
+        "parameters": len(names),
+        "x": {kp: float(v) for kp, v in zip(names, sol.x, strict=True)},
+    }
     return cal, facts
 
 
@@ -140,20 +182,6 @@ def row_errors(cal: Calibration, rows: list[dict[str, Any]]) -> list[dict[str, A
             "ideal_error": ideal / r["measured_j_per_token"] - 1.0,
         })  # fmt: skip
     return out
-
-
-def summarize(errors: list[float]) -> dict[str, Any]:
-    """Median, 90th percentile and largest |error|, and how many rows miss the 25 % goal."""
-    a = np.abs(np.asarray(errors, dtype=float))
-    if a.size == 0:
-        return {"rows": 0}
-    return {
-        "rows": int(a.size),
-        "median_abs": round(float(np.median(a)), 4),
-        "p90_abs": round(float(np.quantile(a, 0.9)), 4),
-        "max_abs": round(float(a.max()), 4),
-        "over_goal": int((a > GOAL).sum()),
-    }
 
 
 def error_summaries(scored: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -211,7 +239,9 @@ def calibration_toml(cal: Calibration, facts: dict[str, Any], rows: list[dict[st
         "objective": "least squares on log(predicted/measured) J per output token, plus "
         f"{POWER_WEIGHT} x log power where measured, plus weak log-space priors (weight {PRIOR_WEIGHT})",
         "priors": "; ".join(f"{k}: {v[2]} (sigma {v[1]} in log)" for k, v in PRIORS.items()),
-        **facts,
+        "hierarchy": f"per-GPU and per-engine log-factors on shared parameters, penalised with sigma "
+        f"{OFFSET_SIGMA[0]} (GPU) and {OFFSET_SIGMA[1]} (engine), weight {PRIOR_WEIGHT}",
+        **{k: v for k, v in facts.items() if k != "x"},
     }
     lines += _table(("meta",), meta)
     for g, hw in cal.hardware.items():
@@ -222,6 +252,9 @@ def calibration_toml(cal: Calibration, facts: dict[str, Any], rows: list[dict[st
         lines += _table(
             ("engine", e), {**{p: getattr(en, p) for p in ENGINE_PARAMS}, "overlap": en.overlap, "fit_rows": n}
         )
+    if cal.shared_hardware is not None and cal.shared_engine is not None:
+        lines += _table(("shared", "hardware"), {p: getattr(cal.shared_hardware, p) for p in HARDWARE_PARAMS})
+        lines += _table(("shared", "engine"), {p: getattr(cal.shared_engine, p) for p in ENGINE_PARAMS})
     lines += _table(("fallback",), {k: v for k, v in FALLBACK.items() if v in cal.hardware})
     for k, v in error_summaries(scored).items():
         lines += _table(("errors", k), v)

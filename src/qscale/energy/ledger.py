@@ -47,7 +47,8 @@ def _rss_gb() -> float:
         return 0.0
 
 
-def _cpu_power() -> tuple[float, str]:
+def cpu_power_per_core() -> tuple[float, str]:
+    """Watts per busy core (QSCALE_CPU_W_PER_CORE, else the TDP-per-core constant) and its source."""
     const = measurement_constants()["cpu"]
     override = os.environ.get(CPU_ENV)
     if override:
@@ -148,7 +149,7 @@ class EnergyLedger:
             breakdown.append({"source": meter.name, "kind": "measured", "energy_j": b - a, "method": meter.method})
         cpu_s = max(0.0, end["cpu"] - self._start["cpu"])
         if not has_rapl:
-            w_core, src = _cpu_power()
+            w_core, src = cpu_power_per_core()
             breakdown.append(
                 {
                     "source": "cpu (this process)",

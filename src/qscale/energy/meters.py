@@ -56,6 +56,9 @@ class _PyNvml:
     def energy_mj(self, i: int) -> float:
         return float(self._nv.nvmlDeviceGetTotalEnergyConsumption(self._handles[i]))
 
+    def power_mw(self, i: int) -> float:
+        return float(self._nv.nvmlDeviceGetPowerUsage(self._handles[i]))
+
 
 class _CtypesNvml:
     """The four NVML calls the ledger needs, without the Python bindings."""
@@ -89,6 +92,11 @@ class _CtypesNvml:
         self._check(self._lib.nvmlDeviceGetTotalEnergyConsumption(self._handles[i], ctypes.byref(value)))
         return float(value.value)
 
+    def power_mw(self, i: int) -> float:
+        value = ctypes.c_uint(0)
+        self._check(self._lib.nvmlDeviceGetPowerUsage(self._handles[i], ctypes.byref(value)))
+        return float(value.value)
+
 
 def nvml_meters() -> list[NvmlMeter]:
     """A meter per NVIDIA GPU whose energy counter answers; none when NVML is absent or unsupported."""
@@ -100,6 +108,35 @@ def nvml_meters() -> list[NvmlMeter]:
                 m.read_j()  # pre-Volta GPUs answer NOT_SUPPORTED here
             return meters
         except Exception:  # no library, no driver, no device or no counter: try the next way, then give up
+            continue
+    return []
+
+
+@dataclass
+class NvmlPowerProbe:
+    """One GPU's instantaneous board power (milliwatts), for GPUs without the total-energy counter: the
+    caller samples it and integrates over time."""
+
+    index: int
+    name: str
+    _backend: Any
+    domain: str = "gpu"
+    method: str = "NVML nvmlDeviceGetPowerUsage sampled and integrated over time (device-wide)"
+
+    def read_w(self) -> float:
+        return self._backend.power_mw(self.index) / 1000.0
+
+
+def nvml_power_probes() -> list[NvmlPowerProbe]:
+    """A power probe per NVIDIA GPU whose power reading answers; none when NVML is absent."""
+    for backend_cls in (_PyNvml, _CtypesNvml):
+        try:
+            backend = backend_cls()
+            probes = [NvmlPowerProbe(i, f"gpu{i} ({backend.name(i)})", backend) for i in range(backend.count())]
+            for p in probes:
+                p.read_w()
+            return probes
+        except Exception:  # no library, driver, device or power sensor
             continue
     return []
 

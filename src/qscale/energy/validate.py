@@ -11,7 +11,9 @@ from typing import Any
 from qscale.energy.data import accelerator, validation_data
 from qscale.energy.ft import estimate_ft
 from qscale.energy.inference_calibration import calibration, measurement_table, measurements
-from qscale.energy.inference_fit import GOAL, error_summaries, row_errors
+from qscale.energy.inference_crossval import GOAL
+from qscale.energy.inference_crossval import markdown as crossval_markdown
+from qscale.energy.inference_fit import error_summaries, row_errors
 from qscale.energy.qpu import qpu_job
 from qscale.energy.training import train_from_compute, train_from_device_hours
 from qscale.io import Result
@@ -230,6 +232,7 @@ def inference_markdown(scored: list[dict[str, Any]]) -> list[str]:
             ],
         ),
         "",
+        *crossval_markdown(),
         "Held-out errors per GPU and engine (the `expected_error` that `qscale energy infer` reports):",
         "",
         markdown_table(
@@ -247,6 +250,10 @@ def inference_markdown(scored: list[dict[str, Any]]) -> list[str]:
         n = sum(1 for r in scored if r["gpu"] == key and r["split"] == "fit")
         hw_rows.append([f"{key} ({n})", f"{hw.static_w:.0f} ({hw.static_w / tdp:.0%})", f"{hw.mem_level:.2f}",
                         f"{hw.eta_mem:.2f}", f"{hw.eta_att:.2f}", f"{hw.eta_cmp:.2f}"])  # fmt: skip
+    if cal.shared_hardware is not None:
+        sh = cal.shared_hardware
+        hw_rows.append(["shared (any other NVIDIA GPU)", f"{sh.static_w:.0%} of TDP", f"{sh.mem_level:.2f}",
+                        f"{sh.eta_mem:.2f}", f"{sh.eta_att:.2f}", f"{sh.eta_cmp:.2f}"])  # fmt: skip
     out.append(markdown_table(
         ["GPU", "static W (share of TDP)", "memory-bound power level", "η weights", "η attention", "η compute"], hw_rows
     ))  # fmt: skip
@@ -255,14 +262,18 @@ def inference_markdown(scored: list[dict[str, Any]]) -> list[str]:
         n = sum(1 for r in scored if r["engine"] == key and r["split"] == "fit")
         engine_rows.append([f"{key} ({n})", f"{en.step_s * 1e3:.3g} ms", f"{en.layer_s * 1e6:.3g} µs",
                             f"{en.seq_s * 1e6:.3g} µs", f"{en.allreduce_s * 1e6:.3g} µs"])  # fmt: skip
+    if cal.shared_engine is not None:
+        se = cal.shared_engine
+        engine_rows.append(["shared (`--engine other`)", f"{se.step_s * 1e3:.3g} ms", f"{se.layer_s * 1e6:.3g} µs",
+                            f"{se.seq_s * 1e6:.3g} µs", f"{se.allreduce_s * 1e6:.3g} µs"])  # fmt: skip
     out += ["", markdown_table(
         ["engine", "per step", "per layer per step", "per sequence per step", "per all-reduce"], engine_rows
     )]  # fmt: skip
     fallback = ", ".join(f"{k} uses {v}'s" for k, v in cal.fallback.items())
     out += [
         "",
-        f"GPUs without measurements borrow a measured one's parameters ({fallback}); others (TPUs) have no "
-        "calibration and need `--calibration none`.",
+        f"GPUs without measurements borrow a measured one's parameters ({fallback}); other NVIDIA GPUs get the "
+        "shared parameters; TPUs have no calibration and need `--calibration none`.",
         "",
         "Sources: v3 = github.com/ml-energy/leaderboard at commit "
         f"{next(r['commit'] for r in scored if r['source'] == 'v3')[:12]} (vLLM 0.11); v2 and v1 = "
