@@ -130,8 +130,9 @@ def run(ns: list[int], sims: tuple[str, ...], p: int, limit_gib: float, seed: in
         for sim in sims:
             log(f"[qaoa_memory] n={n} {sim} (load {os.getloadavg()[0]:.1f}, "
                 f"{psutil.virtual_memory().available / 2**30:.1f} GiB free) ...")
+            load = os.getloadavg()[0]
             res = run_one(sim, {**base, "gammas": gammas, "betas": betas}, int(limit_gib * 2**30), timeout_s)
-            res["load_1min_before"] = os.getloadavg()[0]
+            res["load_1min_before"], res["load_1min_after"] = load, os.getloadavg()[0]
             floor = qaoa_floor_bytes(n, p, AMP_BYTES[sim], COST_BYTES[sim])
             res["floor_bytes"] = floor
             res["floor_s"] = floor / (bandwidth_gbs * 1e9)
@@ -215,9 +216,10 @@ def render_section(runs: list[dict[str, Any]]) -> str:
                   f"{m.get('date_utc', '')[:10]}", ""]
         lines.append(f"- Command: `{d['command']}`; copy bandwidth {d['bandwidth_gb_per_s']:.1f} GB/s; peer "
                      f"limit {d['limit_gib']} GiB (or free memory − 1 GiB, if less)")
-        loads = sorted({round(r["results"][s].get("load_1min_before", 0), 1) for r in d["rows"] for s in r["results"]})
+        loads = sorted({round(r["results"][s][k], 1) for r in d["rows"] for s in r["results"]
+                        for k in ("load_1min_before", "load_1min_after") if k in r["results"][s]})
         if loads:
-            lines.append(f"- 1-minute load average before the runs: {loads[0]}–{loads[-1]} on "
+            lines.append(f"- 1-minute load average around the runs: {loads[0]}–{loads[-1]} on "
                          f"{m.get('usable_cpus')} cores (timings above ~2 are slowed by other processes)")
         lines.append("")
         lines += ["| n | simulator | precision | state | time of one evaluation | peak RSS | floor (fraction) | ⟨C⟩ |",
