@@ -221,6 +221,8 @@ def render_section(runs: list[dict[str, Any]]) -> str:
         if loads:
             lines.append(f"- 1-minute load average around the runs: {loads[0]}–{loads[-1]} on "
                          f"{m.get('usable_cpus')} cores (timings above ~2 are slowed by other processes)")
+        if d.get("note"):
+            lines.append(f"- Note: {d['note']}")
         lines.append("")
         lines += ["| n | simulator | precision | state | time of one evaluation | peak RSS | floor (fraction) | ⟨C⟩ |",
                   "|---:|:---|:---|---:|---:|---:|---:|---:|"]
