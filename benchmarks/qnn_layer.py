@@ -342,7 +342,7 @@ def render_section(runs: list[dict[str, Any]]) -> str:
         " count zero), as stored with each run; the peak is an assumption stated per run, for the cores the"
         " run used.",
         "",
-        "How qscale gets there (`src/qscale/qnn/layer_numba.py`, `layer_adjoint.py`, `layer_kernel.py`): the encoded "
+        "How qscale gets there (`src/qscale/qnn/layer/numba_kernels.py`, `adjoint.py`, `kernel.py`): the encoded "
         "input and the first layer's rotations form a product state built from per-qubit 2-vectors; every Rot = "
         "RZ·RY·RZ is split so that all diagonal parts between two RY layers (RZ angles, CZ signs, carried through the "
         "CNOT permutation) become one weight-only phase vector; the ⟨Z⟩ read-out is |ψ|² times a ±1 table with the "
@@ -358,7 +358,7 @@ def render_section(runs: list[dict[str, Any]]) -> str:
         "MFLOP per sample forward + backward (each multiply and add counted once), against about 13 MFLOP for a "
         "gate-by-gate adjoint method (the issue's estimate). On CUDA, and for amplitude encoding, re-uploading or X/Y "
         "read-outs, the same program runs as torch ops: 16x16 Kronecker-block GEMMs with a hand-written backward "
-        "(`layer_fused.py`).",
+        "(`layer/fused.py`).",
         "",
     ]
     for d in runs:

@@ -9,12 +9,13 @@ from qiskit import QuantumCircuit
 from qiskit.quantum_info import SparsePauliOp, Statevector
 from scipy.stats import chi2_contingency
 
-from qscale.algorithms.qaoa.backend import QaoaOnBackend, qaoa_circuit
+from qscale.algorithms.qaoa.backend import QaoaOnBackend
 from qscale.algorithms.qaoa.problems import maxcut_bqm
 from qscale.errors import QscaleUserError
 from qscale.primitives import available_backends, estimator_executor, resolve_backend
 from qscale.primitives.backends import check_backend_name
 from qscale.primitives.targets import estimated_fidelity
+from qscale.quantum.export import qaoa_circuit
 from qscale.quantum.qaoa_engine import QAOASimulator
 from qscale.quantum.qubo import cost_diagonal
 

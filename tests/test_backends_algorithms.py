@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from qscale.algorithms.circuit_backend import CircuitSampler
 from qscale.algorithms.generative.born import BornMachine
 from qscale.algorithms.generative.data import load_dataset
 from qscale.algorithms.generative.experiment import run_born
@@ -15,6 +14,7 @@ from qscale.algorithms.variational.backend import BackendEnergy
 from qscale.algorithms.variational.hamiltonians import load_hamiltonian
 from qscale.algorithms.variational.vqe import run_vqe
 from qscale.errors import QscaleUserError
+from qscale.primitives.executor import make_executor
 from qscale.quantum.statevector import probabilities, simulate
 
 
@@ -24,7 +24,7 @@ def test_circuit_sampler_binds_qscale_parameters_by_name():
     circuit = build_ansatz("hea", ham.op, 1)
     params = np.random.default_rng(0).uniform(-np.pi, np.pi, size=(2, circuit.n_parameters))
     shots = 20_000
-    idx = CircuitSampler("aer", seed=3).sample(circuit, params, shots)
+    idx = make_executor("aer", seed=3).sample(circuit, params, shots)
     with torch.no_grad():
         p = probabilities(simulate(circuit, params)).numpy()
     for row in range(2):
@@ -36,7 +36,7 @@ def test_backend_energy_is_unbiased_on_a_noiseless_backend():
     ham = load_hamiltonian("h2", seed=0)
     circuit = build_ansatz("hea", ham.op, 1)
     x = np.random.default_rng(1).uniform(-1, 1, size=(3, circuit.n_parameters))
-    est = BackendEnergy(ham.op, 20_000, "aer", seed=0)
+    est = BackendEnergy(ham.op, 20_000, make_executor("aer", seed=0), seed=0)
     with torch.no_grad():
         exact = ham.op.expectation(simulate(circuit, x)).numpy()
     coef = np.abs(ham.op.coeffs).sum()

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from qscale.coproc import planner, workloads
+from qscale.coproc.breakeven import scaled
 from qscale.coproc.devices import device, devices, parse_devices
 from qscale.coproc.pricing import Workload, ft_row, nisq_row, nisq_seconds, time_nodes
 from qscale.energy.data import modality
@@ -150,3 +151,16 @@ def test_vqe_h2_plan_end_to_end():
     assert wl["circuits_per_iteration"] >= 2 * (2 * 12 + 1) - 2  # measurement groups x parameter-shift rows
     assert math.isfinite(r["rows"][0]["wall_s"])
     assert [row["platform"] for row in r["rows"]] == ["cpu", "gpu", "heron"]
+    cpu = r["rows"][0]
+    for row in r["rows"][1:]:
+        assert ("break_even" in row) == (row["platform"] != "gpu")
+    be = r["rows"][2]["break_even"]
+    assert set(be) >= {"time", "energy", "all_time_factor", "two_qubit_error"}
+    factors = [((p,), f) for p, f in be["time"].items() if f is not None]
+    factors += [(tuple(be["time"]), be["all_time_factor"])] if be["all_time_factor"] is not None else []
+    for params, f in factors:  # each factor flips the row when re-priced on a device file (see test_coproc_breakeven)
+        for divide, faster in ((1.1 * f, True), (f / 1.1, False)):
+            again = planner.plan("vqe-h2", era="today", modality="superconducting",
+                                 extra_devices={"heron": scaled(device("heron"), params, divide)})  # fmt: skip
+            assert (again["rows"][2]["wall_s"] <= cpu["wall_s"]) == faster
+    assert r["requirement"].startswith("vqe-h2: ")

@@ -1,4 +1,4 @@
-"""The hybrid runtime: packing into jobs, retries, the two clocks, routing of qscale's drivers, the Gantt plot."""
+"""The hybrid runtime: packing into jobs, retries, the two clocks, the Gantt plot."""
 
 from __future__ import annotations
 
@@ -123,22 +123,6 @@ def test_default_backend_is_qscales_exact_simulator():
     with HybridRuntime("heron") as rt:
         (probs,) = rt.run([CircuitSpec(2, 1, 1, payload=(bell, np.zeros(0)))], 0)
     assert np.allclose(probs, [0.5, 0, 0, 0.5])
-
-
-def test_routing_a_driver_counts_its_circuits_without_changing_its_answer():
-    from qscale.algorithms.variational.hamiltonians import load_hamiltonian
-    from qscale.algorithms.variational.vqe import run_vqe
-    from qscale.coproc.intercept import routed
-
-    ham = load_hamiltonian("h2")
-    kwargs = {"shots": 200, "restarts": 1, "max_iter": 2, "optimizer": "adam", "seed": 3}
-    plain = run_vqe(ham, **kwargs).to_json()
-    with HybridRuntime("heron") as rt, routed(rt, 200):
-        seen = run_vqe(ham, **kwargs).to_json()
-    assert seen["energy"] == pytest.approx(plain["energy"], abs=1e-12)
-    tl = rt.timeline()
-    assert tl["circuits"] >= plain["total_shots"] // 200  # every shot-estimated circuit went through the runtime
-    assert tl["submissions"] > plain["iterations"]
 
 
 def test_gantt_plot_is_written(tmp_path):

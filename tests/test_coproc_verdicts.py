@@ -6,7 +6,7 @@ import re
 
 from qscale.study.report import render_report
 from qscale.study.stage import StageOutput
-from qscale.study.verdicts import CLAIMS, HEADERS, verdict_rows
+from qscale.study.verdicts import CLAIMS, HEADERS, Verdict, g3, verdict_rows, verdicts
 
 PLAN = {
     "task": "quantize",
@@ -29,60 +29,101 @@ QUANT = {
 }
 
 
+def _row(summaries: dict, claim: str) -> dict[str, str]:
+    return dict(zip(HEADERS, next(r for r in verdict_rows(summaries) if r[0] == claim), strict=True))
+
+
 def test_every_claim_has_a_row_and_missing_stages_say_not_run():
     rows = verdict_rows({})
     assert [r[0] for r in rows] == [c for c, _ in CLAIMS]
     assert all(len(r) == len(HEADERS) for r in rows)
-    assert all(r[1] == "not run" for r in rows)
+    assert all(r[1] == "not run" and r[2] == "not run" for r in rows)
+    assert all(isinstance(v, Verdict) for v in verdicts({}))
 
 
-def test_quantization_claim_compares_with_the_best_classical_method_and_the_priced_eras():
-    row = dict(zip(HEADERS, verdict_rows({"quantization": QUANT, "coprocessor": {"plans": [PLAN]}})[0], strict=True))
-    assert row["classical best (same data)"] == "qubo-exact: perplexity 60"
-    assert "above the best classical method (qubo-exact, 60)" in row["verdict"]
-    assert row["QPU today"].startswith("heron: 1e+04 s, 1e+08 J, keep classical")
-    assert row["QPU 2030s"] == "does not fit (too big)"
-    assert row["QPU 2040s"] == "not priced"
-    assert row["kind"] == "simulated (QAOA) + measured"
+def test_quantization_claim_compares_with_the_best_classical_method_and_says_what_would_flip_it():
+    be = {"against": {"platform": "cpu", "wall_s": 10.0, "energy_j": 100.0}, "time": {"queue_s": None,
+          "job_overhead_s": 40.0}, "energy": {}, "all_time_factor": 30.0, "two_qubit_error": None}  # fmt: skip
+    plan = {**PLAN, "rows": [PLAN["rows"][0], PLAN["rows"][1] | {"break_even": be}, PLAN["rows"][2]]}
+    row = _row({"quantization": QUANT, "coprocessor": {"plans": [plan]}}, "QAOA optimizes weights")
+    assert row["verdict"] == "classical ahead"  # 65 > 60
+    assert row["classical best"] == "qubo-exact: perplexity 60"
+    assert row["headline"] == "qubo-qaoa: perplexity 65, 90.0% of block QUBOs optimal"
+    assert row["would flip if"] == "perplexity below 60; QPU: heron (today): every time parameter 30x lower"
+    assert row["section"] == "quantization"
+
+
+def test_a_tie_is_equal_to_three_significant_figures_and_numbers_are_rounded():
+    quant = {"methods": {"gptq": {"perplexity": 17.5012}, "qubo-qaoa": {"perplexity": 17.5049,
+                                                                           "qaoa_optimal_fraction": 0.99}}}  # fmt: skip
+    row = _row({"quantization": quant}, "QAOA optimizes weights")
+    assert row["verdict"] == "tie" and "perplexity 17.5," in row["headline"]
+    assert "QPU not priced" in row["would flip if"]
+    long = {"generative": {"born": {"kl": 1000.2044302669999, "dataset": "bars",
+                                    "classical_baselines": {"rbm": {"kl": 0.123456}}}}}  # fmt: skip
+    row = _row(long, "VQE generates")
+    assert row["headline"] == "Born machine on bars: KL 1,000" and row["classical best"] == "rbm: KL 0.123"
+    assert row["verdict"] == "classical ahead"
+    assert g3(12345.6) == "12,300" and g3(0.000123456) == "0.000123" and g3(2.5e10) == "2.5e+10"
 
 
 def test_qaoa_on_fewer_layers_is_compared_with_exact_enumeration_on_those_layers():
     quant = {"methods": {**QUANT["methods"], "qubo-qaoa": {
         "perplexity": 17.6, "qaoa_optimal_fraction": 0.99,
         "classical_baseline": {"method": "qubo-exact", "layers": "model.layers.0.*", "perplexity": 17.5}}}}  # fmt: skip
-    row = dict(zip(HEADERS, verdict_rows({"quantization": quant})[0], strict=True))
-    assert row["classical best (same data)"] == "qubo-exact on the same layers (model.layers.0.*): perplexity 17.5"
-    assert "17.6, above qubo-exact on the same layers" in row["verdict"]
-    assert "whole model: best classical qubo-exact at 60" in row["verdict"]
+    row = _row({"quantization": quant}, "QAOA optimizes weights")
+    assert row["classical best"] == "qubo-exact on the same layers (model.layers.0.*): perplexity 17.5"
+    assert row["verdict"] == "classical ahead"
 
 
-def test_qnn_claim_compares_heads_and_adapters_of_equal_size():
+def test_qnn_claim_gives_the_seed_interval_and_compares_heads_and_adapters_of_equal_size():
     qnn = {
         "classify": {"quantum": {"accuracy": [0.5, 0.6]}, "linear": {"accuracy": [0.7, 0.7]},
                      "mlp": {"accuracy": [0.65, 0.6]}},
-        "finetune": {"quantum": {"perplexity_after": 15.5, "projected_qpu_per_step": {"superconducting": {
-                         "seconds": {"typical": 1.2e6}, "energy_j": {"typical": 3e10}}}},
-                     "lora": {"perplexity_after": 14.9}, "mlp": {"perplexity_after": 15.3}},
+        "finetune": {"quantum": {"perplexity_after": 15.5}, "lora": {"perplexity_after": 14.9},
+                     "mlp": {"perplexity_after": 15.3}},
     }  # fmt: skip
-    row = dict(zip(HEADERS, next(r for r in verdict_rows({"qnn": qnn}) if r[0] == "QNN layers help"), strict=True))
-    assert row["this run"] == "quantum head: accuracy 0.550; quantum adapter: perplexity 15.5"
-    assert row["classical best (same data)"] == "linear head: 0.700; lora adapter: 14.9"
-    assert "below the best classical head" in row["verdict"] and "above the best classical adapter" in row["verdict"]
-    assert row["QPU today"] == "superconducting: 1.2e+06 s, 3e+10 J per training step (projected)"
+    row = _row({"qnn": qnn}, "QNN layers help")
+    assert row["headline"] == "quantum head: accuracy 0.55 [0.5-0.6], 2 seeds; quantum adapter: perplexity 15.5"
+    assert row["classical best"] == "linear head: 0.7; lora adapter: 14.9"
+    assert row["verdict"] == "classical ahead"
+    assert row["would flip if"] == "accuracy above 0.7; perplexity below 14.9"
     qnn["classify"]["quantum"]["accuracy"] = [0.9, 0.9]
-    row = next(r for r in verdict_rows({"qnn": qnn}) if r[0] == "QNN layers help")
-    assert "at or above the best classical head" in row[-2]
+    assert _row({"qnn": qnn}, "QNN layers help")["verdict"] == "tie"  # head ahead, adapter behind
+
+
+def test_campus_verdict_states_the_tipping_points():
+    site = {"site": {"capacities_mw": {"gas": 156.0, "wind": 0.1, "smr": 0.0}},
+            "tipping": {"smr": {"value": None, "range": [0, 1000], "solves": 1},
+                        "fusion": {"value": None, "range": [0, 1000], "solves": 0},
+                        "wind": {"value": 23.4567, "range": [0, 1000], "solves": 12}}}  # fmt: skip
+    row = _row({"site": site}, "SMR, fusion or Rydberg storage power the campus")
+    assert row["verdict"] == "other supply ahead"
+    assert row["classical best"] == "least-cost mix: gas 156 MW"
+    assert row["would flip if"] == (
+        "carbon price where each enters: smr: none up to 1,000 $/t; fusion: not available; wind: 23.5 $/t"
+    )
 
 
 def test_an_unexpected_summary_is_reported_not_raised():
     rows = verdict_rows({"quantization": {"methods": {"x": {}}}})
-    assert rows[0][1].startswith("not reported")
+    assert rows[0][1] == "not reported"
 
 
-def test_report_opens_with_the_verdict_table():
+def test_report_opens_with_the_verdict_table_and_a_header_table():
     stage = StageOutput("quantization", "Quantization", QUANT)
-    page = render_report("t", {"study": "t"}, [stage], "")
+    machine = {"processor": "x86_64", "cpu_count": 2, "memory_gb": 24.9, "torch": "2.5", "cuda": None, "python": "3.11"}
+    header = {"study": "t", "seconds": 12.3456, "machine": machine}
+    page = render_report("t", header, [stage], "")
     body = page.split("<body>", 1)[1]
-    first_table = re.search(r"<table>.*?</table>", body, re.S).group(0)
+    first_table = re.search(r"<table.*?</table>", body, re.S).group(0)
+    assert 'class="verdicts"' in first_table
     assert "QAOA optimizes weights" in first_table and "SMES buffers swings" in first_table
+    assert '<span class="badge behind">classical ahead</span>' in first_table
+    assert '<a href="#stage-quantization">quantization</a>' in first_table
     assert body.index('id="verdicts"') < body.index("Figure kinds")
+    header_table = re.search(r'<table class="header">.*?</table>', body, re.S).group(0)
+    for text in ("<td>CPU</td><td>x86_64</td>", "<td>cores</td><td>2</td>", "<td>memory</td><td>24.9 GB</td>",
+                 "<td>CUDA</td><td>none</td>", "<td>wall time</td><td>12.3 s (measured)</td>"):  # fmt: skip
+        assert text in header_table
+    assert "{" not in header_table  # no JSON

@@ -10,9 +10,10 @@ import scipy.linalg
 import scipy.stats
 import torch
 
-from qscale.algorithms.qpca.circuit import controlled_partial_swap, two_qubit_depth
+from qscale.algorithms.qpca.circuit import controlled_partial_swap
 from qscale.errors import QscaleUserError
 from qscale.quantum import density as dens
+from qscale.quantum.circuit import two_qubit_depth
 from qscale.quantum.statevector import simulate
 
 C128 = torch.complex128

@@ -1,24 +1,41 @@
-"""Imports in src/qscale run one way: no cycle, and nothing below the study and CLI layers imports them.
+"""Imports in src/qscale run one way: no cycle, and no import upward in the package order of docs/design.md.
 
 Every import counts, including those inside functions and under TYPE_CHECKING: a lazy import hides a cycle
 from Python's import system, not from the design. Importing a package's submodule is not counted as an
 import of the package's __init__ (Python runs it, but a package re-exporting its own submodules is no cycle).
+The order is read from docs/design.md ("### Import direction"), so the page and the check cannot drift apart.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 import qscale
 
-# package prefix -> the only packages allowed to import it
-LAYERS = {
-    "qscale.study": ("qscale.study", "qscale.cli"),
-    "qscale.cli": ("qscale.cli",),
-}
+DESIGN = Path(__file__).resolve().parents[1] / "docs" / "design.md"
+
+
+def package_order(text: str) -> dict[str, int]:
+    """{top-level package: tier} from the first fenced block after the "### Import direction" heading."""
+    section = text.split("### Import direction", 1)[1]
+    block = section.split("```", 2)[1]
+    order: dict[str, int] = {}
+    for line in block.splitlines():
+        m = re.match(r"\s*(\d+)\s+(.+)$", line)
+        if m:
+            for name in m.group(2).split():
+                order[name] = int(m.group(1))
+    return order
+
+
+def top_package(module: str) -> str:
+    """`qscale.llm.quant.job` -> `llm`; the package's own __init__ (`qscale`) -> `qscale`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
 
 
 def module_names(root: Path, package: str) -> dict[str, Path]:
@@ -98,18 +115,19 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def layer_violations(graph: dict[str, set[str]]) -> list[str]:
-    """`importer -> imported` for every import of a layer from outside the packages allowed to use it."""
-
-    def inside(name: str, prefix: str) -> bool:
-        return name == prefix or name.startswith(prefix + ".")
-
+def order_violations(graph: dict[str, set[str]], order: dict[str, int]) -> list[str]:
+    """`importer -> imported` for every import of another package that is not on a strictly lower tier (and for
+    every module whose package is missing from the order)."""
     bad = []
     for importer, targets in sorted(graph.items()):
+        mine = top_package(importer)
+        if mine not in order:
+            bad.append(f"{importer}: package {mine!r} is not in the order of docs/design.md")
+            continue
         for target in sorted(targets):
-            for layer, allowed in LAYERS.items():
-                if inside(target, layer) and not any(inside(importer, a) for a in allowed):
-                    bad.append(f"{importer} -> {target}")
+            theirs = top_package(target)
+            if theirs != mine and order.get(theirs, 10**9) >= order[mine]:
+                bad.append(f"{importer} -> {target}")
     return bad
 
 
@@ -123,8 +141,11 @@ def test_no_import_cycle_in_qscale(graph):
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
 
 
-def test_study_and_cli_are_imported_only_from_above(graph):
-    assert layer_violations(graph) == []
+def test_no_upward_import_in_the_package_order_of_the_design_page(graph):
+    order = package_order(DESIGN.read_text(encoding="utf-8"))
+    ranks = [order[p] for p in ("cli", "study", "coproc", "algorithms", "primitives", "quantum", "errors")]
+    assert ranks == sorted(ranks, reverse=True) and len(set(ranks)) == len(ranks)
+    assert order_violations(graph, order) == []
 
 
 def test_graph_covers_every_module(graph):
@@ -168,14 +189,17 @@ def test_hidden_imports_are_counted(tmp_path):
     assert cycle is not None and set(cycle) == {"pkg.sub.low", "pkg.sub.high", "pkg.sub.mid"}
 
 
-def test_layer_violations_are_reported():
+def test_order_violations_are_reported():
+    order = package_order("### Import direction\n\n```\n3  cli\n2  algorithms qnn\n1  quantum\n0  errors\n```\n")
+    assert order == {"cli": 3, "algorithms": 2, "qnn": 2, "quantum": 1, "errors": 0}
     graph = {
-        "qscale.grid.plots": {"qscale.study.stage"},
-        "qscale.study.run": {"qscale.cli.common"},
-        "qscale.cli.site": {"qscale.study.run", "qscale.grid.site"},
-        "qscale.studyish": {"qscale.errors"},
+        "qscale.quantum.x": {"qscale.algorithms.y", "qscale.errors"},  # upward
+        "qscale.algorithms.y": {"qscale.qnn.z", "qscale.quantum.x", "qscale.algorithms.w"},  # same tier: refused
+        "qscale.cli.app": {"qscale.algorithms.y", "qscale.quantum.x"},
+        "qscale.grid.site": set(),  # not in the order
     }
-    assert layer_violations(graph) == [
-        "qscale.grid.plots -> qscale.study.stage",
-        "qscale.study.run -> qscale.cli.common",
+    assert order_violations(graph, order) == [
+        "qscale.algorithms.y -> qscale.qnn.z",
+        "qscale.grid.site: package 'grid' is not in the order of docs/design.md",
+        "qscale.quantum.x -> qscale.algorithms.y",
     ]

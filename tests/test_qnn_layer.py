@@ -14,8 +14,8 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qscale.errors import QscaleUserError
 from qscale.qnn import CircuitBatch, QuantumLayer
-from qscale.qnn.layer_ansatz import ANSATZE
-from qscale.qnn.layer_shots import ShotSampler
+from qscale.qnn.layer.ansatz import ANSATZE
+from qscale.qnn.layer.shots import ShotSampler
 
 ANGLE = ("angle_x", "angle_y", "angle_z")
 ANS = tuple(ANSATZE)
@@ -87,7 +87,7 @@ def test_strongly_entangling_follows_pennylane_conventions():
     assert ans.entangler(0, 4) == [("cx", 0, 1), ("cx", 1, 2), ("cx", 2, 3), ("cx", 3, 0)]
     assert ans.entangler(1, 4) == [("cx", 0, 2), ("cx", 1, 3), ("cx", 2, 0), ("cx", 3, 1)]
     assert ans.entangler(3, 4) == ans.entangler(0, 4)
-    from qscale.qnn.layer_ansatz import layer_rotations
+    from qscale.qnn.layer.ansatz import layer_rotations
 
     phi, theta, omega = 0.3, -1.1, 2.2
     u = layer_rotations(ans, torch.tensor([[[phi, theta, omega]]], dtype=torch.float64), torch.complex128)[0, 0]
@@ -274,7 +274,7 @@ def test_cuda_matches_cpu():
 def test_fused_backward_equals_autograd_reference(monkeypatch, encoding, ansatz, readout):
     """The hand-written backward (with the batch cut into several chunks) equals autograd through the
     same program's plain torch ops."""
-    import qscale.qnn.layer_fused as fused
+    import qscale.qnn.layer.fused as fused
 
     monkeypatch.setattr(fused, "CHUNK_BYTES", 3 * 2**5 * 16)  # 3 samples per chunk at 5 qubits
     monkeypatch.setattr(fused, "MIN_CHUNK", 1)
@@ -283,7 +283,7 @@ def test_fused_backward_equals_autograd_reference(monkeypatch, encoding, ansatz,
     x = _inputs(layer, 7, n_in, seed=28) + (2.0 if encoding == "amplitude" else 0.0)
     plan = layer._plan(torch.device("cpu"))
     plan.use_numba = False  # the torch program's hand-written backward (the CPU kernels have their own test)
-    from qscale.qnn.layer_ansatz import layer_rotations
+    from qscale.qnn.layer.ansatz import layer_rotations
 
     results = []
     for use_fused in (True, False):
@@ -291,7 +291,7 @@ def test_fused_backward_equals_autograd_reference(monkeypatch, encoding, ansatz,
         w = layer.weights.detach().clone().requires_grad_(True)
         U = layer_rotations(layer._ansatz, w, layer.dtype)
         if encoding == "amplitude":
-            from qscale.qnn.layer_kernel import amplitude_state
+            from qscale.qnn.layer.kernel import amplitude_state
 
             out = plan.run(w, U, psi0=amplitude_state(xx, 5, layer.dtype), fused=use_fused)
         else:
@@ -324,7 +324,7 @@ def test_flop_count_of_the_benchmark_circuit():
 def test_cpu_kernels_equal_the_torch_program(monkeypatch, dtype, ansatz, n):
     """The numba CPU path (several batch chunks, radix-8/4/2 passes for every n mod 3) gives the outputs and
     the input and weight gradients of the torch program it replaces."""
-    import qscale.qnn.layer_adjoint as adj
+    import qscale.qnn.layer.adjoint as adj
 
     monkeypatch.setattr(adj, "MIN_COLS", 1)
     monkeypatch.setattr(adj, "MAX_COLS", 3)  # 11 samples -> 4 chunks

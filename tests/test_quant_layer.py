@@ -26,7 +26,10 @@ def random_layer(rows: int = 48, cols: int = 64, seed: int = 0) -> tuple[torch.T
 
 @pytest.mark.parametrize(
     "options",
-    [{"bits": 3}, {"bits": 2}, {"bits": 4, "group_size": 16}, {"bits": 3, "act_order": True}],
+    [
+        {"bits": 3}, {"bits": 2}, {"bits": 4, "group_size": 16}, {"bits": 3, "act_order": True},
+        {"bits": 3, "group_size": 16, "act_order": True}, {"bits": 3, "group_size": 24, "act_order": True},
+    ],
 )
 def test_greedy_solver_reproduces_gptq_bit_for_bit(options):
     W, H = random_layer()
@@ -151,6 +154,32 @@ def test_group_size_gives_one_grid_per_group():
     assert q.quantized_.scale.shape == (8, 4)
     assert torch.equal(q.quantized_.g_idx, torch.arange(64) // 16)
     assert torch.allclose(q.weight_, q.quantized_.dequantize())
+
+
+@pytest.mark.parametrize("method", ["gptq", "qubo"])
+def test_act_order_with_groups_keeps_each_group_a_range_of_columns(method):
+    """Act-order permutes columns inside groups and orders the groups, so g_idx stays c // group_size."""
+    W, H = random_layer(rows=8, cols=64, seed=6)
+    H[40, 40] *= 50  # a loud input in the third group: that group goes first, it leads inside its group
+    fac = factorize(W, H, act_order=True, group_size=16)
+    assert fac.perm is not None and int(fac.perm[0]) == 40
+    assert sorted(int(c) // 16 for c in fac.perm[:16]) == [2] * 16
+    q = make_quantizer(method, bits=3, group_size=16, act_order=True).fit(W, H)
+    plain = make_quantizer(method, bits=3, group_size=16).fit(W, H)
+    assert torch.equal(q.quantized_.g_idx, torch.arange(64) // 16)
+    assert torch.allclose(q.weight_, q.quantized_.dequantize())
+    assert not torch.equal(q.quantized_.codes, plain.quantized_.codes)  # the order did change the result
+
+
+def test_group_size_that_does_not_divide_leaves_a_shorter_last_group():
+    W, H = random_layer(rows=8, cols=64, seed=6)
+    H[60, 60] *= 50  # the loud input is in the short last group, which must still come last
+    fac = factorize(W, H, act_order=True, group_size=24)
+    assert sorted(int(c) for c in fac.perm[48:]) == list(range(48, 64))
+    for method, options in (("rtn", {}), ("gptq", {"act_order": True}), ("qubo", {"act_order": True})):
+        q = make_quantizer(method, bits=3, group_size=24, **options).fit(W, H).quantized_
+        assert q.scale.shape == (8, 3) and torch.equal(q.g_idx, torch.arange(64) // 24)
+        assert torch.allclose(q.weight, q.dequantize())
 
 
 @pytest.mark.parametrize(

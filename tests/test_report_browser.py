@@ -18,6 +18,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,18 @@ PAGE_CHECK = """(async () => {
     height: document.documentElement.scrollHeight,
   });
 })()"""
+
+
+VERDICT_LINES = """JSON.stringify([...document.querySelectorAll('table.verdicts td')].map(td => {
+  const range = document.createRange();
+  range.selectNodeContents(td);
+  const lineHeight = parseFloat(getComputedStyle(td).lineHeight);
+  return {text: td.textContent.slice(0, 60), lines: Math.round(range.getBoundingClientRect().height / lineHeight)};
+}))"""
+VERDICT_RECT = """JSON.stringify((() => { const r = document.getElementById('verdicts').getBoundingClientRect();
+  return {x: r.left + window.scrollX, y: r.top + window.scrollY, width: r.width, height: r.height}; })())"""
+WIDTH = 1280  # px: the reader's window the verdict table is laid out for
+MAX_LINES = 4
 
 
 def chromium() -> Path:
@@ -142,15 +155,16 @@ class Browser:
         metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
         self.send("Emulation.setDeviceMetricsOverride", metrics, session)
 
-    def evaluate(self, session: str, expression: str) -> dict:
+    def evaluate(self, session: str, expression: str) -> Any:
         res = self.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True}, session)
         if "exceptionDetails" in res:
             raise RuntimeError(f"page check threw: {res['exceptionDetails']}")
         return json.loads(res["result"]["value"])
 
-    def screenshot(self, session: str, path: Path, height: int) -> None:
-        self.resize(session, 1100, max(600, min(height, 16000)))
-        data = self.send("Page.captureScreenshot", {"format": "png"}, session)["data"]
+    def screenshot(self, session: str, path: Path, height: int, width: int = 1100, clip: dict | None = None) -> None:
+        self.resize(session, width, max(600, min(height, 16000)))
+        params: dict = {"format": "png"} | ({"clip": clip | {"scale": 1}} if clip else {})
+        data = self.send("Page.captureScreenshot", params, session)["data"]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
 
@@ -252,3 +266,70 @@ def test_study_report_renders_in_headless_chromium(browser, quick_study):
     assert sorted(found["sections"]) == sorted(f"stage-{s}" for s in stages)
     assert found["title"].startswith("qscale study")
     assert shot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and shot.stat().st_size > 10_000
+
+    cells = verdict_cells(browser, report.as_uri(), ARTIFACTS / "verdicts.png")
+    assert max(c["lines"] for c in cells) <= MAX_LINES, [c for c in cells if c["lines"] > MAX_LINES]
+
+
+def verdict_cells(browser: Browser, url: str, shot: Path | None = None) -> list[dict]:
+    """Lines each verdict-table cell takes at 1280 px (and, with `shot`, a PNG of the table)."""
+    session = browser.open(url, width=WIDTH)
+    cells = browser.evaluate(session, VERDICT_LINES)
+    if shot is not None:
+        rect = browser.evaluate(session, VERDICT_RECT)
+        height = browser.evaluate(session, "JSON.stringify(document.documentElement.scrollHeight)")
+        browser.screenshot(session, shot, height, WIDTH, clip=rect)
+    return cells
+
+
+def _summaries() -> dict:
+    """Every claim filled, with texts as long as a full run writes them."""
+    be = {"against": {"platform": "cpu", "wall_s": 0.0012, "energy_j": 0.0081}, "time": dict.fromkeys(["queue_s"]),
+          "energy": {}, "all_time_factor": None, "two_qubit_error": 2.4e-3, "wall_floor_s": 0.0447}  # fmt: skip
+    rows = [{"platform": "cpu", "era": "today", "scope": "model", "fits": True, "wall_s": 1.0, "energy_j": 1.0},
+            {"platform": "heron", "era": "today", "scope": "model", "fits": True, "break_even": be},
+            {"platform": "ft_2040s", "era": "2040s", "scope": "model", "fits": True,
+             "break_even": be | {"time": {"job_overhead_s": 41.7}}}]  # fmt: skip
+    plans = [{"task": t, "offload": [], "rows": rows} for t in ("quantize", "qpca", "born", "qnn-step", "vqe-h2")]
+    return {
+        "quantization": {"methods": {"gptq": {"perplexity": 20.01}, "qubo-qaoa": {
+            "perplexity": 17.6321, "qaoa_optimal_fraction": 0.9871, "classical_baseline": {
+                "method": "qubo-exact", "layers": "model.layers.0.self_attn.q_proj", "perplexity": 17.5987}}}},
+        "qpca": {"by_k": {"8": {"qpca": [{"max_principal_angle_deg": 12.3456, "explained_variance_ratio": 0.4,
+                 "kind": "simulated", "projected_qpu_seconds_superconducting_lower_bound": {"typical": 1234.5}}],
+                 "classical_baselines": {"exact_pca": {"seconds": 0.00123}}}}},
+        "generative": {"born": {"kl": 0.123456, "dataset": "bars-and-stripes 3x3",
+                                "classical_baselines": {"restricted Boltzmann machine": {"kl": 0.0123}}}},
+        "qnn": {"classify": {"quantum": {"accuracy": [0.61, 0.64, 0.6]}, "linear": {"accuracy": [0.7, 0.71, 0.69]}},
+                "finetune": {"quantum": {"perplexity_after": 15.51}, "lora": {"perplexity_after": 14.93}}},
+        "outlook": {"years": [2030, 2035, 2040, 2045], "tasks": {"vqe-h2": {"p_qpu_saves_energy": {
+            "2030": 0.0, "2035": 0.0, "2040": 0.01, "2045": 0.02}}}},
+        "coprocessor": {"plans": plans},
+        "site": {"site": {"capacities_mw": {"grid": 74.0, "wind": 158.3, "gas": 60.7, "li-ion": 6.88, "smr": 0.0}},
+                 "stabilize": {"ramp_limit_mw_per_s": 10.1, "baseline": {"max_ramp_mw_per_s": 200.0},
+                               "technologies": {"smes": {"meets_limits": True, "max_ramp_mw_per_s": 9.09,
+                                                         "required_power_mw": 52.7, "loss_share_of_load": 0.017},
+                                                "li-ion": {"meets_limits": True, "max_ramp_mw_per_s": 9.09,
+                                                           "required_power_mw": 145.3, "loss_share_of_load": 0.039}}},
+                 "tipping": {"smr": {"value": None, "range": [0, 1000], "solves": 1},
+                             "fusion": {"value": None, "range": [0, 1000], "solves": 0},
+                             "wind": {"value": 23.4567, "range": [0, 1000], "solves": 12}}},
+    }  # fmt: skip
+
+
+def test_verdict_table_cells_stay_within_four_lines_at_1280_px(browser, tmp_path):
+    from qscale.study.report import render_report
+    from qscale.study.stage import StageOutput
+
+    stages = [StageOutput(name, name, summary) for name, summary in _summaries().items()]
+    page = tmp_path / "report.html"
+    page.write_text(render_report("qscale study: verdicts", {"study": "verdicts"}, stages, ""), encoding="utf-8")
+    ARTIFACTS.mkdir(exist_ok=True)
+    cells = verdict_cells(browser, page.as_uri(), ARTIFACTS / "verdicts-synthetic.png")
+    assert len(cells) == 7 * 6
+    assert max(c["lines"] for c in cells) <= MAX_LINES, [c for c in cells if c["lines"] > MAX_LINES]
+    assert (ARTIFACTS / "verdicts-synthetic.png").read_bytes().startswith(b"\x89PNG")
+    # the measurement can fail: a 600-character headline takes more than four lines
+    stages[0].summary["methods"]["qubo-qaoa"]["classical_baseline"]["layers"] = "model.layers.0 " * 40
+    page.write_text(render_report("qscale study: verdicts", {"study": "verdicts"}, stages, ""), encoding="utf-8")
+    assert max(c["lines"] for c in verdict_cells(browser, page.as_uri())) > MAX_LINES

@@ -9,11 +9,11 @@ import torch
 from qscale.algorithms.variational.ansatz import h2_chemistry, hardware_efficient, qaoa_style, strongly_entangling
 from qscale.algorithms.variational.hamiltonians import H2_GROUND_ENERGY, ground_energy, h2, load_hamiltonian, tfim
 from qscale.algorithms.variational.parameter_shift import shift_jacobian
-from qscale.algorithms.variational.pauli_measurement import SampledEnergy, qubitwise_groups
+from qscale.algorithms.variational.pauli_measurement import SampledEnergy
 from qscale.algorithms.variational.vqe import VQE, run_vqe
 from qscale.errors import QscaleUserError
 from qscale.quantum.circuit import Circuit
-from qscale.quantum.pauli import PauliSum
+from qscale.quantum.pauli import PauliSum, qubitwise_groups
 from qscale.quantum.statevector import probabilities, simulate
 
 

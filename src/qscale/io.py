@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,11 @@ def to_jsonable(obj: Any) -> Any:
         return str(obj)
     if hasattr(obj, "detach") and hasattr(obj, "cpu"):  # torch tensor, without importing torch here
         obj = obj.detach().cpu().numpy()
-    # nor numpy (~0.1 s on every light CLI command): a numpy value can only exist once numpy has been imported
-    np = sys.modules.get("numpy")
-    if np is not None:
+    # nor numpy (~0.1 s on every light CLI command): only a numpy value needs it, and then it is already loaded
+    np = None
+    if type(obj).__module__.partition(".")[0] == "numpy":
+        import numpy as np
+
         if isinstance(obj, np.ndarray):
             return to_jsonable(obj.tolist())
         if isinstance(obj, np.bool_):
@@ -80,6 +84,26 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_folder(folder: Path | str) -> Iterator[Path]:
+    """Yield a hidden temporary folder beside `folder`; on success it becomes `folder`, on error it is removed.
+
+    Readers (and a crash) see the whole folder or none. `folder` must not exist or be empty
+    (validation.check_new_folder, checked before the work).
+    """
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+        if folder.exists():
+            folder.rmdir()
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -113,6 +113,14 @@ def check_path(path: Any, name: str, must_exist: bool = True) -> Path:
     return out
 
 
+def check_new_folder(folder: Any, name: str = "--save") -> Path:
+    """A folder to create: absent or empty (checked before any work, so nothing is overwritten)."""
+    out = check_path(folder, name, must_exist=False)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise QscaleUserError(f"{name} folder {out} already exists and is not empty")
+    return out
+
+
 def check_finite_array(array: Any, name: str, *, ndim: int | None = None) -> Any:
     """A numeric numpy array with no NaN or infinity (and `ndim` dimensions when given), as float64."""
     import numpy as np

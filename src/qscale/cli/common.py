@@ -78,7 +78,10 @@ def guarded(fn: Callable) -> Callable:
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from qscale.energy.ledger import ledger_scope
+        from qscale.progress import configure, current_verbosity
 
+        if kwargs.get("as_json"):  # one JSON object on stdout, and on stderr nothing but errors
+            configure(current_verbosity(), as_json=True)
         try:
             with ledger_scope(fn.__name__):
                 return fn(*args, **kwargs)

@@ -26,13 +26,20 @@ def offload_cmd(
     ] = None,
     scenario: Annotated[str, typer.Option(help="low, typical or high end of the device ranges.")] = "typical",
     figures: Annotated[Path | None, typer.Option(help="Write the probe run's timeline (Gantt PNG) here.")] = None,
+    devices: Annotated[
+        Path | None,
+        typer.Option(help="TOML of device models in coproc/devices.toml's format: added, or replacing a built-in "
+                     "device of the same name."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Price a task on this CPU, a GPU, today's QPUs and fault-tolerant QPUs of the 2030s/2040s, and decide."""
+    from qscale.coproc.devices import load_devices_file
     from qscale.coproc.planner import check, plan
 
     check(task, era, modality, scenario)
-    result = plan(task, era, modality, scenario)
+    extra = load_devices_file(devices) if devices is not None else None
+    result = plan(task, era, modality, scenario, extra)
     if figures is not None:
         from qscale.coproc.timeline import gantt
         from qscale.coproc.workloads import probe_timeline
@@ -56,5 +63,9 @@ def offload_cmd(
                 f"  {row['scope'][:28]:28s} {row['platform']:13s} {row['era']:6s} {wall:>11s} {energy:>11s}  "
                 f"{row['decision']}: {row.get('reason', '')}"
             )
+            be = row.get("break_even")
+            if be and be.get("all_time_factor") is not None:
+                print(f"  {'':28s} break-even: all time parameters {be['all_time_factor']:.3g}x lower")
+        print(f"  requirement: {r['requirement']}")
 
     emit(result, as_json, human)

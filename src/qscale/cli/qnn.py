@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli.common import DeviceOpt, JsonOpt, emit, err, guarded
+from qscale.cli.common import DeviceOpt, JsonOpt, emit, guarded
 
 qnn_app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0])
 
@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
 @qnn_app.command("finetune")
 @guarded
 def finetune_cmd(
-    model: Annotated[str, typer.Option(help="smollm2-135m or tiny-random.")] = "smollm2-135m",
+    model: Annotated[
+        str, typer.Option(help="smollm2-135m, tiny-random, or a local Llama/Qwen2/Mistral folder in safetensors.")
+    ] = "smollm2-135m",
     adapter: Annotated[str, typer.Option(help="quantum, lora (peft) or mlp (tanh bottleneck).")] = "quantum",
     qubits: Annotated[int, typer.Option(help="Qubits per quantum adapter (= bottleneck width of all three).")] = 8,
     qnn_layers: Annotated[int, typer.Option(help="StronglyEntanglingLayers per quantum adapter.")] = 2,
@@ -44,26 +46,22 @@ def finetune_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Fine-tune adapters beside frozen linear layers on Python's documentation; perplexity before and after."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    from qscale.progress import logger, track
     from qscale.qnn.finetune import check_options, run_finetune
 
     check_options(
         model, adapter, qubits, qnn_layers, targets, steps, seq_len, batch, lr, seed, eval_windows, save, eval_text,
         device,
     )  # bad input fails here, before the progress bar or the model appear
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    ) as bar:
-        task = bar.add_task(f"{adapter} adapter", total=steps)
+    with track(f"{adapter} adapter", total=steps) as bar:
 
         def on_step(step: int, total: int, loss: float) -> None:
-            bar.update(task, completed=step, description=f"{adapter} adapter, loss {loss:.3f}")
+            bar.update(step, total, f"{adapter} adapter, loss {loss:.3f}")
 
         result = run_finetune(
             model=model, adapter=adapter, qubits=qubits, qnn_layers=qnn_layers, targets=targets, steps=steps,
             seq_len=seq_len, batch=batch, lr=lr, seed=seed, eval_text=eval_text, save=save, device=device,
-            eval_windows=eval_windows, on_stage=lambda msg: bar.console.print(f"[dim]{msg}[/dim]"), on_step=on_step,
+            eval_windows=eval_windows, on_stage=logger("qnn").info, on_step=on_step,
         )
 
     def human(r: dict) -> None:
@@ -95,10 +93,11 @@ def classify_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Classify stdlib docstrings by package from frozen MiniLM embeddings with a quantum or classical head."""
+    from qscale.progress import logger
     from qscale.qnn.classify import LR_GRID, check_options, run_classify
 
     check_options(head, qubits, qnn_layers, seed, epochs, LR_GRID, device)  # bad input fails before any output
-    err.print(f"[dim]{head} head: embedding docstrings and training[/dim]")
+    logger("qnn").info(f"{head} head: embedding docstrings and training")
     result = run_classify(head=head, qubits=qubits, qnn_layers=qnn_layers, seed=seed, epochs=epochs, device=device)
 
     def human(r: dict) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli.common import BackendOpt, DeviceOpt, JsonOpt, emit, err, guarded, seed_option
+from qscale.cli.common import BackendOpt, DeviceOpt, JsonOpt, emit, guarded, seed_option
 
 
 def register(app: typer.Typer) -> None:
@@ -15,7 +15,11 @@ def register(app: typer.Typer) -> None:
 
 
 def quantize(
-    model: Annotated[str, typer.Option(help="smollm2-135m, tiny-random, or a --save folder.")] = "smollm2-135m",
+    model: Annotated[
+        str,
+        typer.Option(help="smollm2-135m, tiny-random, or a local Llama/Qwen2/Mistral folder in safetensors "
+                     "(a --save checkpoint too)."),
+    ] = "smollm2-135m",
     bits: Annotated[int, typer.Option(help="Bits per weight (2-8).")] = 4,
     method: Annotated[str, typer.Option(help="rtn, gptq or qubo.")] = "gptq",
     solver: Annotated[str, typer.Option(help="QUBO block solver: exact, sa, qaoa or greedy (= GPTQ).")] = "exact",
@@ -23,8 +27,14 @@ def quantize(
     vars_per_weight: Annotated[
         int, typer.Option(help="Binary variables per weight: 1 = round down/up, 2 = four levels (qubo).")
     ] = 1,
-    group_size: Annotated[int | None, typer.Option(help="Grid per group of columns (default per row).")] = None,
-    act_order: Annotated[bool, typer.Option("--act-order", help="Quantize columns by decreasing diag(H).")] = False,
+    group_size: Annotated[
+        int | None, typer.Option(help="Grid per group of columns, e.g. 128 (default per row); --save needs divisors.")
+    ] = None,
+    act_order: Annotated[
+        bool,
+        typer.Option("--act-order/--no-act-order", help="Visit columns by decreasing diag(H) (gptq, qubo); "
+                     "with --group-size, inside whole groups."),
+    ] = True,
     refine: Annotated[
         int | None,
         typer.Option(
@@ -41,31 +51,30 @@ def quantize(
     qaoa_p: Annotated[int, typer.Option(help="QAOA layers (solver qaoa).")] = 2,
     shots: Annotated[int, typer.Option(help="Samples per block-QUBO (solver qaoa).")] = 256,
     seed: Annotated[int, seed_option("Seed for calibration windows and samplers.")] = 0,
-    save: Annotated[Path | None, typer.Option(help="Write the quantized model (safetensors + grid) here.")] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(help="New folder for a compressed-tensors pack-quantized checkpoint (transformers, vLLM)."),
+    ] = None,
     device: DeviceOpt = "auto",
     backend: BackendOpt = "exact",
     backend_qubos: Annotated[int, typer.Option(help="Block QUBOs sampled for the --backend run (qaoa).")] = 32,
     as_json: JsonOpt = False,
 ) -> None:
     """Post-training weight quantization (rtn, gptq, or GPTQ with QUBO-rounded blocks) and perplexity."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from qscale.llm.quant.job import run_quantize
+    from qscale.progress import logger, track
 
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    ) as bar:
-        task = bar.add_task("layers", total=None)
+    with track("layers") as bar:
 
         def on_layer(name: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=name or "layers done")
+            bar.update(done, total, name or "layers done")
 
         result = run_quantize(
             model=model, bits=bits, method=method, solver=solver, block=block, vars_per_weight=vars_per_weight,
             group_size=group_size, act_order=act_order, layers=layers, eval_text=eval_text, calib_text=calib_text,
             seq_len=seq_len, calib_windows=calib_windows, eval_windows=eval_windows, qaoa_p=qaoa_p, shots=shots,
             seed=seed, save=save, device=device, refine=refine, backend=backend, backend_qubos=backend_qubos,
-            on_stage=lambda msg: bar.console.print(f"[dim]{msg}[/dim]"), on_layer=on_layer,
+            on_stage=logger("quantize").info, on_layer=on_layer,
         )
 
     def human(r: dict) -> None:

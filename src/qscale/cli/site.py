@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +14,6 @@ from qscale.errors import QscaleUserError
 def register(app: typer.Typer) -> None:
     app.command("site")(guarded(site_cmd))
     app.command("stabilize")(guarded(stabilize_cmd))
-
-
-def _log(msg: str) -> None:
-    sys.stderr.write(msg + "\n")
 
 
 def _parse_params(items: list[str] | None) -> dict[str, float]:
@@ -91,6 +86,17 @@ def _site_human(r: dict) -> None:
         print(f"  note: {n}")
 
 
+def _tipping_human(r: dict) -> None:
+    lo, hi = r["range"]
+    where = f"{r['value']:.4g} {r['unit']}" if r["value"] is not None else f"never within {lo:g}-{hi:g} {r['unit']}"
+    print(f"{r['technology']} enters the least-cost campus ({r['year']}, {r['hours']} h) at {r['over']} = {where} "
+          f"[projected; {r['solves']} solves, to {r['tolerance']:.0%}]")  # fmt: skip
+    if r.get("mix_above"):
+        print("  mix just above: " + ", ".join(f"{k} {v:.1f} MW" for k, v in r["mix_above"].items()))
+    if r.get("note"):
+        print(f"  note: {r['note']}")
+
+
 def site_cmd(
     config: Annotated[
         Path | None, typer.Option("--config", help="Site config TOML (sections campus, run, ...).")
@@ -124,11 +130,35 @@ def site_cmd(
     wind_csv: Annotated[Path | None, typer.Option(help="CSV: capacity_factor (0-1).")] = None,
     seed: Annotated[int | None, seed_option("Seed of the synthetic profiles.")] = None,
     plots: Annotated[Path | None, typer.Option("--plots", help="Write PNG figures to this folder.")] = None,
+    tipping: Annotated[
+        str | None,
+        typer.Option(
+            help="Find the tipping point of this technology (smr, fusion, wind, solar, li-ion, smes, ...): "
+            "where it first gets > 1 MW in the least-cost build."
+        ),
+    ] = None,
+    over: Annotated[
+        str | None, typer.Option(help="What --tipping sweeps: carbon_price (default), carbon_cap or capex:TECH.")
+    ] = None,
+    value_range: Annotated[
+        str | None,
+        typer.Option(
+            "--range", help="LO,HI of the sweep (default 0,1000 $/t; 0 to the uncapped emissions; 0 to today's capex)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Campus supply and storage: capacity expansion and hourly dispatch (PyPSA + HiGHS)."""
+    """Campus supply and storage: capacity expansion and hourly dispatch (PyPSA + HiGHS), or a tipping point."""
     from qscale.grid.config import load_site_config
     from qscale.grid.site import run_site
+    from qscale.grid.tipping import check_tech, parse_over, parse_range, tipping_point
+
+    if tipping is None and (over is not None or value_range is not None):
+        raise QscaleUserError("--over and --range go with --tipping TECH")
+    if tipping is not None:
+        check_tech(tipping)
+        parse_over(over or "carbon_price", tipping)
+        rng = parse_range(value_range)
 
     overrides = _site_overrides(
         hours=hours,
@@ -155,7 +185,13 @@ def site_cmd(
         rydberg_param=rydberg_param,
     )
     cfg = load_site_config(config, overrides)
-    result = run_site(cfg, progress=_log)
+    from qscale.progress import logger
+
+    log = logger("site").info
+    if tipping is not None:
+        emit(tipping_point(cfg, tipping, over or "carbon_price", rng, log), as_json, _tipping_human)
+        return
+    result = run_site(cfg, progress=log)
     if plots is not None:
         result.write_plots(plots)
     emit(result.to_json(), as_json, _site_human)

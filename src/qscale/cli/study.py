@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli.common import JsonOpt, emit, err, guarded
+from qscale.cli.common import JsonOpt, emit, guarded
+from qscale.progress import logger
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +26,7 @@ def study(
     from qscale.study.schema import load_config
 
     cfg = load_config(config)
-    folder, results = run_study(cfg, out, quick, progress=lambda msg: err.print(f"[dim]{msg}[/dim]"))
+    folder, results = run_study(cfg, out, quick, progress=logger("study").info)
     summary = {"run_folder": str(folder), "seconds": results["seconds"], "stages": list(results["stages"])}
     emit(summary, as_json, lambda r: print(f"run folder: {r['run_folder']} ({r['seconds']:.1f} s)"))
 

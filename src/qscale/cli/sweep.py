@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from qscale.cli.common import JsonOpt, emit, err, guarded
+from qscale.cli.common import JsonOpt, emit, guarded
 from qscale.errors import QscaleUserError
 
 
@@ -38,8 +38,9 @@ def sweep_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Run a grid of studies on Ray, resumably: cells/<id>/ per cell, a table, sweep.json and report.html."""
+    from qscale.progress import logger
     from qscale.study.sweep.grid import build_plan
-    from qscale.study.sweep.progress import RichEvents
+    from qscale.study.sweep.progress import ProgressEvents
     from qscale.study.sweep.report import write_outputs
     from qscale.study.sweep.runner import run_sweep
     from qscale.study.sweep.store import SweepStore
@@ -53,8 +54,8 @@ def sweep_cmd(
     plan = build_plan(config, grid or [], seeds, quick)
     store = SweepStore(out if out is not None else Path("sweeps") / plan.name)
     for note in plan.notes:
-        err.print(f"[yellow]{note}[/yellow]")
-    with RichEvents(err) as events:
+        logger("sweep").warning(note)
+    with ProgressEvents() as events:
         run = run_sweep(plan, store, address, cpus_per_cell, gpus_per_cell, max_parallel, events)
     info = write_outputs(plan, run, store)
     result = {k: info[k] for k in ("cells_total", "executed", "skipped", "failed", "nodes", "table", "seconds")}

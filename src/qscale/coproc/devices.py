@@ -10,6 +10,7 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -107,10 +108,12 @@ def _text() -> str:
 
 def parse_devices(raw: dict) -> dict[str, Device]:
     """Validate a devices table ({'devices': {key: {...}}}); a bad entry is an error naming the key."""
-    if set(raw) != {"devices"}:
+    if set(raw) != {"devices"} or not isinstance(raw["devices"], dict):
         raise ValueError(f"devices file: expected one [devices.*] table, got sections {sorted(raw)}")
     out: dict[str, Device] = {}
     for key, entry in raw["devices"].items():
+        if not isinstance(entry, dict):
+            raise ValueError(f"devices.{key}: expected a table of fields, got {type(entry).__name__}")
         model = FtDevice if entry.get("kind") == "ft" else NisqDevice
         try:
             out[key] = model(key=key, **entry)
@@ -127,6 +130,21 @@ def devices() -> dict[str, Device]:
         return parse_devices(tomllib.loads(_text()))
     except ValueError as exc:  # a broken packaged file is a bug, not a user error
         raise RuntimeError(f"qscale/coproc/devices.toml is invalid: {exc}") from exc
+
+
+def load_devices_file(path: Path | str) -> dict[str, Device]:
+    """A user's devices file, in devices.toml's format and validated as strictly: an unknown key, a negative
+    time or a value without a source is a user error naming the entry and the field."""
+    from qscale.config import read_toml
+
+    raw = read_toml(path, "devices file")
+    try:
+        table = parse_devices(raw)
+    except ValueError as exc:
+        raise QscaleUserError(f"devices file {path}: {exc}") from None
+    if not table:
+        raise QscaleUserError(f"devices file {path}: no [devices.<name>] entry")
+    return table
 
 
 def device(name: str) -> Device:

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
+from qscale.coproc.recording import RecordingExecutor
 from qscale.coproc.runtime import HybridRuntime
-from qscale.coproc.solver import RuntimeSolver
 
 GROUP = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj")
 
@@ -25,7 +25,7 @@ def _quantize(W: torch.Tensor, H: torch.Tensor, rt: HybridRuntime, p: int, shots
     from qscale.llm.quant.factory import make_quantizer
     from qscale.llm.quant.solvers import make_solver
 
-    solver = RuntimeSolver(make_solver("qaoa", p=p, shots=shots, seed=0), rt, p, shots)
+    solver = make_solver("qaoa", p=p, shots=shots, seed=0, executor=RecordingExecutor(rt, shots))
     return make_quantizer("qubo", bits=4, block=block, refine=0, solver=solver).fit(W, H).weight_
 
 

@@ -17,8 +17,9 @@ import time
 from functools import cache
 from typing import Any
 
-from qscale.coproc.devices import ERAS, SCENARIOS, FtDevice, NisqDevice, devices
-from qscale.coproc.pricing import Workload, ft_row, nisq_row
+from qscale.coproc.breakeven import break_even, roadmap_sentence
+from qscale.coproc.devices import ERAS, SCENARIOS, Device, devices
+from qscale.coproc.pricing import Workload, price_row
 from qscale.coproc.workloads import measure, tasks
 from qscale.energy.data import accelerator, modalities
 from qscale.errors import QscaleUserError
@@ -114,16 +115,23 @@ def decide(rows: list[dict[str, Any]], wl: Workload) -> None:
         r["reason"] = "; ".join(reasons)
 
 
-def rows_for(wl: Workload, eras: list[str], modality: str | None, scenario: str) -> list[dict[str, Any]]:
+def device_table(extra: dict[str, Device] | None = None) -> dict[str, Device]:
+    """The built-in devices with a user's devices file on top (same key: the user's entry replaces it)."""
+    return devices() | (extra or {})
+
+
+def rows_for(wl: Workload, eras: list[str], modality: str | None, scenario: str,
+             table: dict[str, Device] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     rows = [cpu_row(wl), gpu_row(wl)] if "today" in eras else [cpu_row(wl)]
-    for dev in devices().values():
+    priced: list[tuple[Device, dict[str, Any]]] = []
+    for dev in (table or devices()).values():
         if dev.era not in eras or (modality is not None and dev.modality != modality):
             continue
-        if isinstance(dev, NisqDevice):
-            rows.append(nisq_row(dev, wl, scenario))
-        elif isinstance(dev, FtDevice):
-            rows.append(ft_row(dev, wl, scenario))
+        priced.append((dev, price_row(dev, wl, scenario)))
+    rows += [r for _, r in priced]
     decide(rows, wl)
+    for dev, r in priced:
+        r["break_even"] = break_even(dev, wl, r, rows[0], scenario)
     compact = {k: getattr(wl, k) for k in ("qubits", "two_qubit_depth", "shots", "circuits_per_iteration",
                                            "iterations")} | {"circuits": wl.circuits, "scope": wl.scope}  # fmt: skip
     for r in rows:
@@ -144,12 +152,16 @@ def check(task: str, era: str | None, modality: str | None, scenario: str) -> li
     return [era] if era else list(ERAS)
 
 
-def plan(task: str, era: str | None = None, modality: str | None = None, scenario: str = "typical") -> dict[str, Any]:
-    """Rows (one per platform, era and workload scope) with time, energy, quality, decision and reason."""
+def plan(task: str, era: str | None = None, modality: str | None = None, scenario: str = "typical",
+         extra_devices: dict[str, Device] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Rows (one per platform, era and workload scope) with time, energy, quality, decision, reason and the
+    break-even requirements of each QPU row; `extra_devices` (a devices file) adds or replaces device models."""
     eras = check(task, era, modality, scenario)
     t0 = time.perf_counter()
     workloads = measure(task)
-    rows = [r for wl in workloads for r in rows_for(wl, eras, modality, scenario)]
+    table = device_table(extra_devices)
+    rows = [r for wl in workloads for r in rows_for(wl, eras, modality, scenario, table)]
+    widest = [r for r in rows if r["scope"] == rows[-1]["scope"]]
     return {
         "task": task,
         "description": tasks()[task].description,
@@ -159,6 +171,8 @@ def plan(task: str, era: str | None = None, modality: str | None = None, scenari
         "workloads": [wl.as_dict() for wl in workloads],
         "rows": rows,
         "offload": [f"{r['scope']}: {r['platform']} ({r['era']})" for r in rows if r["decision"] == "offload"],
+        "requirement": roadmap_sentence(task, widest, table),
+        "devices_file": sorted(extra_devices) if extra_devices else None,
         "kinds": {
             "cpu": "measured",
             "gpu": "projected",

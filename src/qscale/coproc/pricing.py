@@ -175,6 +175,11 @@ def ft_row(dev: FtDevice, wl: Workload, scenario: str = "typical") -> dict[str, 
     }
 
 
+def price_row(dev: NisqDevice | FtDevice, wl: Workload, scenario: str = "typical") -> dict[str, Any]:
+    """The row of `wl` on `dev`, whichever kind of machine it is."""
+    return nisq_row(dev, wl, scenario) if isinstance(dev, NisqDevice) else ft_row(dev, wl, scenario)
+
+
 def _row_base(dev: NisqDevice | FtDevice, wl: Workload, scenario: str) -> dict[str, Any]:
     return {"platform": dev.key, "platform_name": dev.name, "era": dev.era, "kind": "projected",
             "scenario": scenario, "task": wl.task, "scope": wl.scope}  # fmt: skip

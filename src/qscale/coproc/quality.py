@@ -29,10 +29,10 @@ def quantize_rows(problem: Any, angles: dict, rows: int = 32, shots: int = 256,
         return None
     import torch
 
-    from qscale.algorithms.qaoa.backend import qaoa_circuit
     from qscale.llm.quant.block import row_bqm
     from qscale.llm.quant.solvers import energy_table
-    from qscale.primitives import resolve_backend
+    from qscale.primitives.executor import make_executor
+    from qscale.quantum.export import qaoa_circuit
 
     n_rows = min(rows, problem.rows)
     diag = energy_table(problem.Q, problem.L[:n_rows], problem.const[:n_rows]).to(torch.float64).cpu().numpy()
@@ -46,10 +46,10 @@ def quantize_rows(problem: Any, angles: dict, rows: int = 32, shots: int = 256,
         circuits.append(qaoa_circuit(bqm, angles["gammas"], angles["betas"], measure=True))
     out: dict[str, Any] = {"rows": n_rows, "shots": shots}
     for name in (backend_name, "exact"):
-        backend = resolve_backend(name, seed=0)
-        samples = backend.sample([(qc, None) for qc in circuits], shots)
+        executor = make_executor(name, seed=0, qiskit=True)
+        samples = executor.sample_many([(qc, None) for qc in circuits], shots)
         hits = [bool(diag[r][s[0]].min() <= best[r] + tol[r]) for r, s in enumerate(samples)]
-        out[name] = {"optimal_fraction": float(np.mean(hits)), "backend": backend.summary()}
+        out[name] = {"optimal_fraction": float(np.mean(hits)), "backend": executor.device_summary()}
     out["noisy"], out["exact"] = out[backend_name]["optimal_fraction"], out["exact"]["optimal_fraction"]
     out["backend"] = backend_name
     return out
@@ -60,11 +60,11 @@ def vqe_energy(circuit: Any, params: Any, op: Any, exact_energy: float, shots: i
     """The energy of VQE's final parameters estimated with `shots` per measured basis on the noisy backend."""
     if not available():
         return None
-    from qscale.primitives import resolve_backend
+    from qscale.primitives.executor import make_executor
     from qscale.quantum.export import to_qiskit
 
     qc = to_qiskit(circuit, params)
-    backend = resolve_backend(backend_name, seed=0)
-    energy = float(backend.expectations([qc], [[op]], shots)[0, 0])
+    executor = make_executor(backend_name, seed=0, qiskit=True)
+    energy = float(executor.expectations([qc], [[op]], shots)[0, 0])
     return {"energy": energy, "error": abs(energy - exact_energy), "shots": shots, "backend": backend_name,
-            "summary": backend.summary()}  # fmt: skip
+            "summary": executor.device_summary()}  # fmt: skip

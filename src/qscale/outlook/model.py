@@ -23,6 +23,7 @@ from qscale.outlook.campus import OPTIONS, campus_year
 from qscale.outlook.sampling import check_samples_seed, chunks, draw
 from qscale.outlook.scenarios import Scenarios, check_years, load_scenarios
 from qscale.outlook.tasks import task_year
+from qscale.progress import track
 
 PERCENTILES = (5, 25, 50, 75, 95)
 CAMPUS_FIELDS = ("energy_mwh", "cost_usd_per_year", "cost_usd_per_mwh", "co2_t_per_year", "it_mw", "quantum_mw",
@@ -58,10 +59,6 @@ def simulate_chunk(sc: Scenarios, years: list[int], seed: int, index: int, sampl
         per_year = {y: task_year(task, modality, d, y, base) for y in years}
         tasks[key] = {y: {f: per_year[y][f] for f in TASK_FIELDS} for y in years}
     return {"campus": campus, "tasks": tasks}
-
-
-def serial_map(fn: Callable[..., PerSample], args: Sequence[tuple]) -> list[PerSample]:
-    return [fn(*a) for a in args]
 
 
 def join_chunks(parts: list[PerSample]) -> PerSample:
@@ -168,7 +165,16 @@ def run_outlook(
     yrs = check_years(list(years), base)
     check_samples_seed(samples, seed)
     plan = chunks(int(samples))
-    parts = (map_chunks or serial_map)(simulate_chunk, [(sc, yrs, int(seed), i, n) for i, n in plan])
+    args = [(sc, yrs, int(seed), i, n) for i, n in plan]
+    with track("outlook: sampled futures", total=int(samples)) as bar:
+        if map_chunks is None:  # chunk by chunk here, so the display moves with them
+            parts = []
+            for a in args:
+                parts.append(simulate_chunk(*a))
+                bar.advance(a[-1])
+        else:
+            parts = map_chunks(simulate_chunk, args)
+            bar.update(int(samples))
     joined = join_chunks(parts)
     tasks = {k: _task(t, joined["tasks"][k], yrs) for k, t in sc.selected_tasks().items()}
     unsupported = [k for k, t in tasks.items() if not t["quality_supported"]]

@@ -1,22 +1,31 @@
 """Qiskit primitives, both ways: qscale's simulator behind Qiskit's V2 interfaces, and named backends
-(exact, aer, fake_<device>, module:callable) behind qscale's algorithms.
+(exact, aer, fake_<device>, module:callable) behind qscale's executor protocol (`make_executor`).
 
-Importing this package imports Qiskit; algorithms import it only when a backend other than `exact` is asked for.
+The names below load on first use (PEP 562), so `qscale.primitives.executor.make_executor("exact")` does not
+import Qiskit; any other backend does.
 """
 
 from __future__ import annotations
 
-from qscale.primitives.backends import Backend, available_backends, resolve_backend
-from qscale.primitives.estimator import Estimator
-from qscale.primitives.executor import EstimatorExecutor, estimator_executor
-from qscale.primitives.sampler import Sampler
+import importlib
+from typing import Any
 
-__all__ = [
-    "Backend",
-    "Estimator",
-    "EstimatorExecutor",
-    "Sampler",
-    "available_backends",
-    "estimator_executor",
-    "resolve_backend",
-]
+_EXPORTS = {
+    "Backend": "backends",
+    "available_backends": "backends",
+    "resolve_backend": "backends",
+    "Estimator": "estimator",
+    "BackendExecutor": "executor",
+    "EstimatorExecutor": "executor",
+    "estimator_executor": "executor",
+    "make_executor": "executor",
+    "Sampler": "sampler",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

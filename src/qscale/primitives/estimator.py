@@ -22,11 +22,10 @@ import numpy as np
 import torch
 from qiskit.primitives import BaseEstimatorV2
 
-from qscale.algorithms.variational.pauli_measurement import qubitwise_groups
 from qscale.errors import QscaleUserError
 from qscale.primitives._common import SeededPrimitive, binding_rows, check_seed, from_qiskit, states
 from qscale.quantum.circuit import Circuit
-from qscale.quantum.pauli import PauliSum
+from qscale.quantum.pauli import PauliSum, qubitwise_groups
 from qscale.quantum.statevector import sample, simulate
 
 NOISE_MODES = ("gaussian", "shots")

@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from qscale.algorithms.variational.pauli_measurement import qubitwise_groups
 from qscale.errors import QscaleUserError
-from qscale.quantum.pauli import PauliSum
+from qscale.quantum.pauli import PauliSum, qubitwise_groups
 
 
 def as_pauli_sum(observable: Any, n_qubits: int) -> PauliSum:

@@ -41,6 +41,7 @@ from torch import nn
 
 from qscale.errors import QscaleUserError
 from qscale.quantum.torch_threads import few_threads
+from qscale.validation import check_new_folder
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 ADAPTERS = ("quantum", "lora", "mlp")
@@ -448,37 +449,23 @@ def insert_adapters(
 # -- save and load ------------------------------------------------------------------------------------------
 def save_adapter(adapted: AdaptedModel, folder: Path | str, meta: dict[str, Any]) -> Path:
     """Trainable tensors as safetensors (no pickle) + the plan and `meta` as JSON, written all-or-nothing."""
-    import shutil
-
     from safetensors.torch import save
 
-    from qscale.io import atomic_write_bytes, atomic_write_text, dumps
+    from qscale.io import atomic_folder, atomic_write_bytes, atomic_write_text, dumps
 
     folder = Path(folder)
     tensors = {name: p.detach().cpu().contiguous() for name, p in adapted.trainable()}
     config = {"format": FORMAT, "plan": adapted.plan.to_json(), **meta}
-    tmp = folder.with_name(f".{folder.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with atomic_folder(folder) as tmp:
         atomic_write_bytes(tmp / WEIGHTS_FILE, save(tensors))
         atomic_write_text(tmp / CONFIG_FILE, dumps(config) + "\n")
-        if folder.exists():
-            folder.rmdir()  # callers check it is empty first
-        tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
 
 
 def check_save_folder(folder: Path | str | None) -> None:
     """Refuse a --save folder that exists and is not empty, before any work is done."""
-    if folder is None:
-        return
-    folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise QscaleUserError(f"--save folder {folder} already exists and is not empty")
+    if folder is not None:
+        check_new_folder(folder)
 
 
 def read_adapter_config(folder: Path | str) -> dict[str, Any]:

@@ -181,7 +181,7 @@ def check_options(
     dev = resolve_device(device)
     if head == "quantum":
         from qscale.qnn import QuantumLayer
-        from qscale.qnn.layer_kernel import state_copies
+        from qscale.qnn.layer.kernel import state_copies
         from qscale.quantum.memory import check_memory
 
         QuantumLayer(qubits, qnn_layers)  # the layer's own checks on one row

@@ -153,7 +153,7 @@ def guard_memory(qubits: int, qnn_layers: int, rows: int, instances: int, device
 
     Every adapter instance keeps its layer states of all B·T rows until the backward pass, so the peak is
     instances × (the QuantumLayer's own per-call estimate)."""
-    from qscale.qnn.layer_kernel import state_copies
+    from qscale.qnn.layer.kernel import state_copies
     from qscale.quantum.memory import check_memory
 
     check_memory(

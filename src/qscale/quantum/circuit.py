@@ -299,3 +299,19 @@ class Circuit:
 
     def copy(self) -> Circuit:
         return Circuit(self.n_qubits).compose(self)
+
+
+def two_qubit_depth(qc: Circuit) -> int:
+    """Layers of two-qubit gates when every gate is scheduled as early as possible (1-qubit gates are free)."""
+    level = [0] * qc.n_qubits
+    for op in qc.operations:
+        if len(op.qubits) >= 2:
+            layer = max(level[q] for q in op.qubits) + 1
+            for q in op.qubits:
+                level[q] = layer
+    return max(level)
+
+
+def two_qubit_counts(qc: Circuit) -> tuple[int, int]:
+    """(two-qubit depth, two-qubit gates): what a device model needs to time a circuit."""
+    return two_qubit_depth(qc), sum(1 for op in qc.operations if len(op.qubits) >= 2)

@@ -84,3 +84,52 @@ def to_qasm3(circuit: Circuit, params: object = None) -> str:
             basis = sorted((set(qc.count_ops()) & _QASM_SAFE) | {"u", "cx"})
             qc = transpile(qc, basis_gates=basis, optimization_level=0)
     return qasm3.dumps(qc)
+
+
+def ising_terms(bqm) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
+    """E = const + Σ a_q Z_q + Σ b_qr Z_q Z_r on qubits in qscale's order (qubit q = sorted variable q).
+
+    qscale's conventions (qscale.quantum.qubo): a BINARY x = 1 is |1>, so x = (1 - Z)/2; a SPIN s is the
+    Z eigenvalue (s = +1 is |0>).
+    """
+    import dimod
+
+    from qscale.quantum.qubo import variable_order
+
+    order = variable_order(bqm)
+    pos = {v: q for q, v in enumerate(order)}
+    z: dict[int, float] = {q: 0.0 for q in range(len(order))}
+    zz: dict[tuple[int, int], float] = {}
+    spin = bqm.vartype is dimod.SPIN
+    for v, h in bqm.linear.items():
+        z[pos[v]] += h if spin else -h / 2
+    for (u, v), j in bqm.quadratic.items():
+        a, b = sorted((pos[u], pos[v]))
+        if spin:
+            zz[(a, b)] = zz.get((a, b), 0.0) + j
+        else:
+            zz[(a, b)] = zz.get((a, b), 0.0) + j / 4
+            z[a] -= j / 4
+            z[b] -= j / 4
+    return z, zz
+
+
+def qaoa_circuit(bqm, gammas: np.ndarray, betas: np.ndarray, measure: bool = True):
+    """|+>^n, then per layer exp(-iγE) (RZ and RZZ) and exp(-iβ ΣX) (RX(2β)); qubit q = variable order[q]."""
+    from qiskit import QuantumCircuit
+
+    z, zz = ising_terms(bqm)
+    n = bqm.num_variables
+    qc = QuantumCircuit(n, name="qaoa")
+    qc.h(range(n))
+    for gamma, beta in zip(np.ravel(gammas), np.ravel(betas), strict=True):
+        for (a, b), j in zz.items():
+            if j:
+                qc.rzz(2 * gamma * j, a, b)
+        for q, h in z.items():
+            if h:
+                qc.rz(2 * gamma * h, q)
+        qc.rx(2 * beta, range(n))
+    if measure:
+        qc.measure_all()
+    return qc

@@ -215,3 +215,27 @@ class PauliSum:
                 flipped = psi.view(B, *([2] * n)).flip(dims).reshape(B, -1)
             total = total + torch.linalg.vecdot(flipped, psi * w).real
         return total[0] if single else total
+
+
+def qubitwise_groups(op: PauliSum) -> list[tuple[str, list[tuple[int, float]]]]:
+    """[(basis label, [(support mask, coefficient), ...]), ...], greedy in term order; identities left out."""
+    groups: list[tuple[list[str], list[tuple[int, float]]]] = []
+    for lab, coef in op.terms:
+        if set(lab) == {"I"}:
+            continue
+        mask = sum(1 << q for q, ch in enumerate(reversed(lab)) if ch != "I")
+        for basis, members in groups:
+            if all(a == "I" or b == "I" or a == b for a, b in zip(basis, lab, strict=True)):
+                for i, ch in enumerate(lab):
+                    if ch != "I":
+                        basis[i] = ch
+                members.append((mask, coef))
+                break
+        else:
+            groups.append((list(lab), [(mask, coef)]))
+    return [("".join(b), m) for b, m in groups]
+
+
+def parities(indices: np.ndarray, mask: int) -> np.ndarray:
+    """(-1)^(number of set bits of index & mask): a Pauli string's eigenvalue on sampled basis states."""
+    return 1.0 - 2.0 * (np.bitwise_count(indices & mask) & 1)

@@ -86,6 +86,29 @@ def _rows_table(plans: list[dict[str, Any]]) -> Table:
     )
 
 
+def _break_even_table(plans: list[dict[str, Any]]) -> Table:
+    """Per QPU row: the smallest single-parameter factor, the all-parameter factor, power and 2q error needed."""
+    from qscale.coproc.breakeven import LABELS
+
+    rows = []
+    for p in plans:
+        for r in p["rows"]:
+            be = r.get("break_even")
+            if not be:
+                continue
+            single = [(f, k) for k, f in be["time"].items() if f is not None]
+            f, k = min(single) if single else (None, None)
+            rows.append([p["task"], r["scope"][:30], r["platform"], r["era"],
+                         f"{LABELS[k]} {_fmt(f)}x" if k else "none suffices", _fmt(be["all_time_factor"]),
+                         _fmt(be["energy"].get("qpu_power_w")), _fmt(be["two_qubit_error"])])  # fmt: skip
+    return Table(
+        "Break-even requirements: factor each QPU parameter must shrink by to tie the CPU (projected, 1 %)",
+        ["task", "scope", "platform", "era", "one time parameter", "all time parameters", "QPU power (energy)",
+         "2q error for quality"],
+        rows,
+    )  # fmt: skip
+
+
 def _png(path: Path | str) -> bytes:
     return Path(path).read_bytes()
 
@@ -131,6 +154,7 @@ def run(cfg: CoprocessorStage, study: StudySection, progress) -> StageOutput:
             else f"{p['task']}: no QPU row beats the classical best on time, energy and quality together"
             for p in plans
         ],
+        *[f"Requirement: {p['requirement']}" for p in plans],
     ]
     if "overlap" in summary:
         o = summary["overlap"]
@@ -144,7 +168,7 @@ def run(cfg: CoprocessorStage, study: StudySection, progress) -> StageOutput:
         title="Co-processor: where the quantum parts should run",
         summary=summary,
         figures=figures,
-        tables=[_rows_table(plans)],
+        tables=[_rows_table(plans), _break_even_table(plans)],
         notes=notes,
     )
 

@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import Field
 
 from qscale.figures import Figure, Table, figure_png, pyplot
-from qscale.study.config import Strict, StudySection
+from qscale.progress import track
+from qscale.study.config import ModelName, Strict, StudySection
 from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
@@ -34,7 +35,7 @@ class QNNStage(Strict):
     classify_epochs: int = Field(20, ge=1)
     classify_max_examples: int | None = Field(None, ge=120)  # every k-th example when set (quick runs)
     adapters: list[Adapter] = Field(default_factory=lambda: ["quantum", "lora", "mlp"], min_length=1)
-    model: Literal["smollm2-135m", "tiny-random"] = "smollm2-135m"
+    model: ModelName = "smollm2-135m"
     qubits: int = Field(8, ge=1, le=20)
     qnn_layers: int = Field(2, ge=1, le=16)
     targets: list[Target] = Field(default_factory=lambda: ["q_proj", "v_proj"], min_length=1)
@@ -83,11 +84,13 @@ def _finetune(cfg: QNNStage, seed: int, device: str, progress) -> dict[str, dict
     out = {}
     for adapter in cfg.adapters:
         progress(f"qnn: {adapter} adapters in {cfg.model}, {cfg.steps} steps")
-        r = run_finetune(
-            cfg.model, adapter, cfg.qubits, cfg.qnn_layers, list(cfg.targets), steps=cfg.steps, seq_len=cfg.seq_len,
-            batch=cfg.batch, lr=cfg.lr, seed=seed, device=device, eval_windows=cfg.eval_windows,
-            val_windows=cfg.val_windows, loaded=loaded, cache=cache,
-        )
+        with track(f"qnn: {adapter} adapter steps", total=cfg.steps) as bar:
+            r = run_finetune(
+                cfg.model, adapter, cfg.qubits, cfg.qnn_layers, list(cfg.targets), steps=cfg.steps,
+                seq_len=cfg.seq_len, batch=cfg.batch, lr=cfg.lr, seed=seed, device=device,
+                eval_windows=cfg.eval_windows, val_windows=cfg.val_windows, loaded=loaded, cache=cache,
+                on_step=lambda step, total, loss, a=adapter, b=bar: b.update(step, total, f"qnn: {a}, loss {loss:.3f}"),
+            )
         out[adapter] = r.to_json()
     return out
 

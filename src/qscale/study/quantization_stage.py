@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from qscale.figures import Figure, Table, figure_png, pyplot
-from qscale.study.config import Strict, StudySection
+from qscale.progress import Track, track
+from qscale.study.config import ModelName, Strict, StudySection
 from qscale.study.registry import Stage
 from qscale.study.stage import StageOutput
 
@@ -26,8 +28,10 @@ class QuantizationStage(Strict):
     """
 
     enabled: bool = True
-    model: Literal["smollm2-135m", "tiny-random"] = "smollm2-135m"
+    model: ModelName = "smollm2-135m"
     bits: int = Field(3, ge=2, le=8)
+    group_size: int | None = Field(None, ge=1)  # None: one grid per row; e.g. 128: per group of columns
+    act_order: bool = True  # gptq and qubo visit columns by decreasing diag(H) (GPTQ's act-order)
     layers: str = "*"
     qaoa_layers: str = "model.layers.0.*"
     methods: list[Literal["rtn", "gptq", "gptq-cd", "qubo-exact", "qubo-sa", "qubo-qaoa"]] = Field(
@@ -47,6 +51,7 @@ class QuantizationStage(Strict):
         return self.model_copy(
             update={
                 "model": "tiny-random",
+                "group_size": None if self.group_size is None else math.gcd(self.group_size, 32),  # tiny widths
                 "seq_len": min(self.seq_len, 64),
                 "calib_windows": min(self.calib_windows, 4),
                 "eval_windows": min(self.eval_windows, 2),
@@ -73,9 +78,15 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
         refine = cfg.refine if solver else 0
         solver = "exact" if solver == "cd" else solver
         progress(f"quantization: {label}, {cfg.bits} bits, layers {layers}")
+        with track(f"quantization {label}: layers") as bar:
+            return _quantize(label, layers, method, solver, refine, bar)
+
+    def _quantize(label: str, layers: str, method: str, solver: str, refine: int, bar: Track) -> dict:
         return run_quantize(
             model=cfg.model,
             bits=cfg.bits,
+            group_size=cfg.group_size,
+            act_order=cfg.act_order,
             method=method,
             solver=solver or "exact",
             block=cfg.block,
@@ -89,6 +100,7 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
             shots=cfg.shots,
             seed=study.seed,
             device=study.device,
+            on_layer=lambda name, done, total: bar.update(done, total, f"quantization {label}: {name or 'layers'}"),
         ).to_json()
 
     results: dict[str, dict] = {}
@@ -121,6 +133,8 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
     summary = {
         "model": cfg.model,
         "bits": cfg.bits,
+        "group_size": cfg.group_size,
+        "act_order": cfg.act_order,
         "layers": cfg.layers,
         "seq_len": cfg.seq_len,
         "perplexity_fp": first["perplexity_fp"],
@@ -131,7 +145,9 @@ def run(cfg: QuantizationStage, study: StudySection, progress) -> StageOutput:
     whole = next((r for label, r in results.items() if label != "qubo-qaoa"), first)
     return StageOutput(
         name="quantization",
-        title=f"Weight quantization of {cfg.model} ({cfg.bits} bits)",
+        title=f"Weight quantization of {cfg.model} ({cfg.bits} bits, "
+        f"{f'groups of {cfg.group_size} columns' if cfg.group_size else 'per-row grid'}, "
+        f"act-order {'on' if cfg.act_order else 'off'})",
         summary=summary,
         tables=[
             Table(

@@ -13,7 +13,7 @@ from qscale.io import dumps
 from qscale.study.stage import StageOutput
 
 _CSS = """
-body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; line-height: 1.45; }
+body { font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; color: #222; line-height: 1.45; }
 h1 { border-bottom: 2px solid #345; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
@@ -22,6 +22,16 @@ figure { margin: 1em 0; } figcaption { font-size: 0.85em; color: #555; }
 .note { background: #fff8e0; border-left: 4px solid #e0b000; padding: 0.4em 0.8em; margin: 0.5em 0; }
 pre { background: #f5f5f5; padding: 0.8em; overflow-x: auto; font-size: 0.8em; }
 img { max-width: 100%; height: auto; } .scroll { overflow-x: auto; }
+table.verdicts { width: 100%; table-layout: fixed; line-height: 1.3; }
+table.verdicts td, table.verdicts th { text-align: left; vertical-align: top; }
+col.v-claim { width: 13%; } col.v-badge { width: 11%; } col.v-headline { width: 23%; }
+col.v-classical { width: 20%; } col.v-flip { width: 23%; } col.v-link { width: 10%; }
+table.verdicts td:last-child { overflow-wrap: anywhere; }
+.badge { display: inline-block; padding: 0.1em 0.5em; border-radius: 0.8em; font-weight: 600; font-size: 0.9em; }
+.badge.ahead { background: #d6f5d6; color: #145214; } .badge.tie { background: #e4e8f0; color: #333; }
+.badge.behind { background: #fde2cc; color: #7a3300; } .badge.infeasible { background: #f6d0d0; color: #7a0000; }
+.badge.none { background: #eee; color: #666; }
+table.header { font-size: 0.85em; } table.header td:first-child { font-weight: 600; }
 """
 # No scripts, fonts, frames or fetches; images only from data: URIs (the embedded plots).
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -68,12 +78,48 @@ def _value(v: object) -> str:
     return dumps(v, indent=None) if isinstance(v, dict | list) else str(v)
 
 
-def _verdicts(stages: list[StageOutput]) -> str:
-    """The opening table: one row per claim the study tests (qscale.study.verdicts)."""
-    from qscale.study.verdicts import HEADERS, verdict_rows
+_BADGE_CLASS = {"ahead": "ahead", "tie": "tie", "behind": "behind", "not feasible": "infeasible"}
 
-    rows = verdict_rows({s.name: s.summary for s in stages})
-    return '<section id="verdicts">' + _table("Verdicts at a glance", HEADERS, rows) + "</section>"
+
+def _verdicts(stages: list[StageOutput]) -> str:
+    """The opening table: one row per claim the study tests (qscale.study.verdicts), a badge per verdict."""
+    from qscale.study.verdicts import HEADERS, verdicts
+
+    ran = {s.name for s in stages}
+    cols = "".join(f'<col class="v-{c}">' for c in ("claim", "badge", "headline", "classical", "flip", "link"))
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
+    body = []
+    for v in verdicts({s.name: s.summary for s in stages}):
+        badge = f'<span class="badge {_BADGE_CLASS.get(v.badge, "none")}">{html.escape(v.label)}</span>'
+        link = (f'<a href="#stage-{html.escape(v.section)}">{html.escape(v.section)}</a>' if v.section in ran
+                else html.escape(v.section or "-"))  # fmt: skip
+        cells = [html.escape(v.claim), badge, *(html.escape(c) for c in (v.headline, v.classical, v.flip)), link]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return (
+        '<section id="verdicts"><h3>Verdicts at a glance</h3><table class="verdicts">'
+        f"<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
+    )
+
+
+def _header_rows(header: dict) -> list[tuple[str, str]]:
+    """The run header as a few labelled rows (CPU, cores, memory, torch, CUDA, time), not JSON."""
+    m = header.get("machine") or {}
+    mem = m.get("memory_gb")
+    seconds = header.get("seconds")
+    rows = [
+        ("study", f"{header.get('study', '-')}" + (" (quick)" if header.get("quick") else "")),
+        ("qscale", str(header.get("qscale_version", "-"))),
+        ("CPU", str(m.get("processor", "-"))),
+        ("cores", str(m.get("cpu_count", "-"))),
+        ("memory", f"{mem:.3g} GB" if isinstance(mem, int | float) else "-"),
+        ("Python / torch", f"{m.get('python', '-')} / {m.get('torch', '-')}"),
+        ("CUDA", str(m.get("cuda") or "none")),
+        ("started (UTC)", str(header.get("started_utc", "-"))),
+        ("wall time", f"{seconds:.3g} s (measured)" if isinstance(seconds, int | float) else "-"),
+    ]
+    known = {"study", "quick", "qscale_version", "machine", "started_utc", "seconds"}
+    rows += [(str(k), _value(v)) for k, v in header.items() if k not in known]
+    return rows
 
 
 def page_head(title: str) -> str:
@@ -89,8 +135,7 @@ def page_head(title: str) -> str:
 
 
 def render_report(title: str, header: dict, stages: list[StageOutput], config_toml: str) -> str:
-    rows = [(html.escape(str(k)), html.escape(_value(v))) for k, v in header.items()]
-    meta = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
+    meta = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in _header_rows(header))
     toc = "".join(f'<li><a href="#stage-{html.escape(s.name)}">{html.escape(s.title)}</a></li>' for s in stages)
     body = "\n".join(_section(s) for s in stages)
     return f"""{page_head(title)}
@@ -98,7 +143,7 @@ def render_report(title: str, header: dict, stages: list[StageOutput], config_to
 <p>Figure kinds: <b>measured</b> (clocks/counters in this run), <b>simulated</b> (classical simulation of a
 quantum circuit), <b>projected</b> (a model of hardware not run on), <b>assumed</b> (an input, with its source).
 No simulated quantum time is a quantum speedup.</p>
-<table>{meta}</table>
+<table class="header">{meta}</table>
 <ul>{toc}</ul>
 {body}
 <h2>Resolved configuration</h2><pre>{html.escape(config_toml)}</pre>

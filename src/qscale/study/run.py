@@ -20,10 +20,18 @@ from qscale import __version__
 from qscale.energy.ledger import ledger_scope
 from qscale.errors import QscaleUserError
 from qscale.io import atomic_write_text, dumps
+from qscale.progress import track
 from qscale.study.report import render_report
 from qscale.study.schema import StudyConfig, to_toml
 from qscale.study.stage import StageOutput
 from qscale.study.stages import STAGES
+
+
+def _memory_gb() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that reports it
+        return None
 
 
 def machine_info() -> dict:
@@ -32,6 +40,7 @@ def machine_info() -> dict:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
+        "memory_gb": _memory_gb(),
         "torch": torch.__version__,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
@@ -59,20 +68,24 @@ def run_study(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     outputs: list[StageOutput] = []
-    for stage in STAGES:
-        name, runner = stage.name, stage.run
-        stage_cfg = getattr(resolved, name)
-        if not stage_cfg.enabled:
-            progress(f"stage {name}: disabled in config")
-            continue
-        progress(f"stage {name}: start")
-        t_stage = time.perf_counter()
-        with ledger_scope(f"study:{name}") as ledger:
-            output = runner(stage_cfg, resolved.study, progress)
-        output.seconds = time.perf_counter() - t_stage
-        output.energy = ledger.to_dict()
-        outputs.append(output)
-        progress(f"stage {name}: done in {output.seconds:.1f} s")
+    enabled = [s for s in STAGES if getattr(resolved, s.name).enabled]
+    with track("study stages", total=len(enabled)) as stages_bar:
+        for stage in STAGES:
+            name, runner = stage.name, stage.run
+            stage_cfg = getattr(resolved, name)
+            if not stage_cfg.enabled:
+                progress(f"stage {name}: disabled in config")
+                continue
+            progress(f"stage {name}: start")
+            stages_bar.update(len(outputs), description=f"study: stage {name}")
+            t_stage = time.perf_counter()
+            with ledger_scope(f"study:{name}") as ledger:
+                output = runner(stage_cfg, resolved.study, progress)
+            output.seconds = time.perf_counter() - t_stage
+            output.energy = ledger.to_dict()
+            outputs.append(output)
+            progress(f"stage {name}: done in {output.seconds:.1f} s")
+            stages_bar.update(len(outputs), description="study stages")
 
     header = {
         "qscale_version": __version__,

@@ -25,15 +25,58 @@ class SiteStage(Strict):
         default_factory=lambda: ["smes", "li-ion"]
     )
     stabilize_duration_s: float = Field(60.0, gt=0, le=3600)
+    # tipping points: the carbon price at which each technology first gets > 1 MW (bisection on full solves, 2 %)
+    tipping_technologies: list[Literal["smr", "fusion", "wind", "solar", "gas", "li-ion", "smes", "flywheel"]] = Field(
+        default_factory=lambda: ["smr", "fusion", "wind"]
+    )
+    tipping_range_usd_per_t: tuple[float, float] = (0.0, 1000.0)
 
     @model_validator(mode="after")
     def _cap_or_price(self) -> SiteStage:
         if self.carbon_cap_t_per_year is not None and self.carbon_price_usd_per_t is not None:
             raise ValueError("give carbon_cap_t_per_year or carbon_price_usd_per_t, not both")
+        lo, hi = self.tipping_range_usd_per_t
+        if not 0 <= lo < hi:
+            raise ValueError(f"tipping_range_usd_per_t needs 0 <= low < high, got {lo:g}, {hi:g}")
         return self
 
     def quick(self) -> SiteStage:
         return self.model_copy(update={"hours": min(self.hours, 168), "stabilize_duration_s": 20.0})
+
+
+def tipping_points(cfg: SiteStage, site_cfg, progress, solved: dict | None = None) -> dict[str, dict]:
+    """Each technology's tipping point over the carbon price, on the stage's horizon; solves are shared."""
+    from qscale.grid.tipping import Points, prepared, tipping_point
+
+    if not cfg.tipping_technologies:
+        return {}
+    base = site_cfg.model_copy(update={"carbon": site_cfg.carbon.model_copy(update={"price_usd_per_t": None})})
+    if base.carbon.cap_t_per_year is not None:
+        return {}  # a capped campus has its own carbon price (the cap's shadow price): no price sweep
+    swept = prepared(base, list(cfg.tipping_technologies), "carbon_price")
+    points = Points(swept, "carbon_price", "", progress)
+    if solved is not None and swept.supply == site_cfg.supply:  # the stage's own solve is a point of the sweep
+        points.record(site_cfg.carbon.price_usd_per_t or 0.0, solved)
+    out = {}
+    for tech in cfg.tipping_technologies:
+        progress(f"site: tipping point of {tech} over the carbon price")
+        out[tech] = tipping_point(base, tech, "carbon_price", cfg.tipping_range_usd_per_t, progress, points)
+    return out
+
+
+def tipping_table(tipping: dict[str, dict], cfg: SiteStage) -> Table:
+    lo, hi = cfg.tipping_range_usd_per_t
+    rows = []
+    for tech, t in tipping.items():
+        value = f"{t['value']:.3g}" if t["value"] is not None else f"none in {lo:g}-{hi:g}"
+        mix = ", ".join(f"{k} {v:.3g}" for k, v in (t.get("mix_above") or {}).items()) or "-"
+        rows.append([tech, value, str(t["solves"]), mix, t.get("note", "")])
+    return Table(
+        f"Carbon price (USD/t) at which each technology first gets > 1 MW, {cfg.hours} h horizon, bisection to 2 % "
+        "(projected)",
+        ["technology", "tipping point $/t", "solves", "mix just above (MW)", "note"],
+        rows,
+    )
 
 
 def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
@@ -52,6 +95,7 @@ def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
     progress(f"site: capacity expansion over {cfg.hours} hours")
     outcome = run_site(site_cfg, progress)
     summary = outcome.to_json()
+    tipping = tipping_points(cfg, site_cfg, progress, summary)
     progress("site: power-swing smoothing")
     spec = default_swing_spec(duration_s=cfg.stabilize_duration_s, seed=study.seed)
     smoothing = run_stabilize(spec, technologies=tuple(cfg.stabilize_technologies))
@@ -80,7 +124,7 @@ def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
     return StageOutput(
         name="site",
         title="Energy infrastructure: campus supply mix and power-swing smoothing",
-        summary={"site": summary, "stabilize": swing},
+        summary={"site": summary, "stabilize": swing, "tipping": tipping},
         figures=[*site_figures(outcome), stabilize_figure(swing, traces)],
         tables=[
             Table("Optimal capacities (projected)", ["technology", "MW"], cap_rows),
@@ -89,6 +133,7 @@ def run(cfg: SiteStage, study: StudySection, progress) -> StageOutput:
                 ["figure", "value"],
                 cost_rows,
             ),
+            tipping_table(tipping, cfg),
             Table(
                 f"Storage to smooth a {spec.cluster_mw:.0f} MW cluster swinging ±{spec.swing:.0%} every "
                 f"{spec.period_s:g} s (projected)",

@@ -16,9 +16,9 @@ from qscale.algorithms.generative.metrics import valid_fraction
 
 def backend_scores(bm, ds: GenerativeDataset, samples: int, p_exact: np.ndarray) -> dict:
     """Keys for the `qscale born` JSON: the backend's draws of the trained circuit against exact figures."""
-    drawn = bm.runner_.sample(bm.circuit_, np.atleast_2d(bm.params_), samples)[0]
+    drawn = bm.executor_.sample(bm.circuit_, np.atleast_2d(bm.params_), samples)[0]
     h = histogram(drawn, ds.n_bits)
-    summary = bm.runner_.device_summary()
+    summary = bm.executor_.device_summary()
     out = {
         "backend": summary,
         "tvd_backend_to_model": 0.5 * float(np.abs(h - p_exact).sum()),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,8 @@ from qscale.algorithms.variational.ansatz import strongly_entangling
 from qscale.algorithms.variational.parameter_shift import expand, shift_jacobian
 from qscale.errors import QscaleUserError
 from qscale.quantum.device import resolve_device
-from qscale.quantum.statevector import probabilities, sample, simulate
+from qscale.quantum.executor import Executor, states
+from qscale.quantum.statevector import probabilities
 from qscale.quantum.torch_threads import few_threads
 from qscale.validation import check_int
 
@@ -50,6 +52,7 @@ class BornMachine:
     seed: int = 1
     device: str = "cpu"
     backend: str = "exact"  # with shots, where the sampled circuits run (qscale.primitives.backends)
+    executor: Any = None  # runs every circuit (qscale.quantum.executor); None: built from `backend`
 
     def _validate(self) -> None:
         check_int(self.n_qubits, "the Born machine's n_qubits", min=1, max=MAX_BITS)
@@ -69,23 +72,23 @@ class BornMachine:
                 raise QscaleUserError("training from shots needs --gradient parameter-shift (autograd needs the state)")
             if self.loss != "mmd":
                 raise QscaleUserError("the KL loss needs exact probabilities; use --loss mmd with --shots")
-        if self.backend != "exact" and self.shots is None:
-            raise QscaleUserError(f"--backend {self.backend} reports samples: train with --shots N "
+        from qscale.primitives.executor import make_executor
+
+        self.executor_: Executor = self.executor or make_executor(self.backend, seed=self.seed)
+        if not self.executor_.exact and self.shots is None:
+            raise QscaleUserError(f"--backend {self.executor_.name} reports samples: train with --shots N "
                                   "--gradient parameter-shift --loss mmd")
 
     # -- model --------------------------------------------------------------------------------
     def _exact_probs(self, circuit, params: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return probabilities(simulate(circuit, np.atleast_2d(params), device=self.device_)).cpu().numpy()
+            psi = states(self.executor_).simulate(circuit, np.atleast_2d(params), device=self.device_)
+            return probabilities(psi).cpu().numpy()
 
     def _sampled_probs(self, circuit, params: np.ndarray) -> np.ndarray:
-        if self.runner_ is not None:  # on a named backend (see qscale.algorithms.circuit_backend)
-            idx = self.runner_.sample(circuit, np.atleast_2d(params), self.shots)
-            self.circuit_runs_ += idx.shape[0]
-            return np.stack([histogram(row, self.n_qubits) for row in idx])
-        psi = simulate(circuit, np.atleast_2d(params), device=self.device_)
-        self.circuit_runs_ += psi.shape[0]
-        return np.stack([histogram(row, self.n_qubits) for row in sample(psi, self.shots, self.rng_)])
+        idx = self.executor_.sample(circuit, np.atleast_2d(params), self.shots, self.rng_, device=self.device_)
+        self.circuit_runs_ += idx.shape[0]
+        return np.stack([histogram(row, self.n_qubits) for row in idx])
 
     def probabilities(self, params: np.ndarray | None = None) -> np.ndarray:
         """The model distribution (2^n,), exactly from the simulated state."""
@@ -94,7 +97,7 @@ class BornMachine:
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
         """n measured outcomes (basis-state indices) of the trained circuit."""
         with torch.no_grad():
-            return sample(simulate(self.circuit_, self.params_, device=self.device_)[0], n, seed)
+            return states(self.executor_).sample(self.circuit_, self.params_, n, seed, device=self.device_)[0]
 
     # -- losses and gradients -----------------------------------------------------------------
     def _loss_np(self, p: np.ndarray, loss: str) -> float:
@@ -114,7 +117,7 @@ class BornMachine:
         gradient = gradient or self.gradient
         if gradient == "autograd":
             t = torch.tensor(np.asarray(theta, dtype=np.float64), requires_grad=True)
-            p = probabilities(simulate(self.circuit_, t, device=self.device_))[0]
+            p = probabilities(states(self.executor_).simulate(self.circuit_, t, device=self.device_))[0]
             q = torch.as_tensor(self.target_, dtype=p.dtype, device=p.device)
             if loss == "mmd":
                 value = mmd2(p, q, torch.as_tensor(self.K_, dtype=p.dtype, device=p.device))
@@ -166,12 +169,8 @@ class BornMachine:
         self.n_parameters_ = self.circuit_.n_parameters
         self.expanded_ = expand(self.circuit_) if self.gradient == "parameter-shift" else None
         self.circuit_runs_ = 0
-        self.runner_ = None
-        if self.backend != "exact":
-            from qscale.algorithms.circuit_backend import CircuitSampler
-
-            self.runner_ = CircuitSampler(self.backend, self.seed)
-            self.runner_.check_width(self.n_qubits)
+        if hasattr(self.executor_, "check_width"):
+            self.executor_.check_width(self.n_qubits)
         r = self.init_range
         starts = [self.rng_.uniform(-r, r, self.n_parameters_) for _ in range(self.restarts)]
         with few_threads(self.n_qubits):

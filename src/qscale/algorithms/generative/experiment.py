@@ -17,6 +17,7 @@ from qscale.algorithms.generative.born import BornMachine
 from qscale.algorithms.generative.data import GenerativeDataset
 from qscale.algorithms.generative.metrics import kl_divergence, nll, valid_fraction
 from qscale.io import Result
+from qscale.quantum.executor import Executor
 from qscale.validation import check_int
 
 
@@ -73,16 +74,18 @@ def run_born(
     device: str = "auto",
     baselines: bool = True,
     backend: str = "exact",
+    executor: Executor | None = None,
 ) -> BornResult:
     """Fit the QCBM (and baselines): the `qscale born` JSON, with the model and the fitted baselines beside it.
 
     backend: with shots, where training's sampled circuits and the final draws run (qscale.primitives.backends).
+    executor: runs every circuit instead (qscale.quantum.executor; e.g. a recording one); None: from `backend`.
     """
     check_int(samples, "--samples", min=1)
     check_int(shots, "--shots", min=0)
     bm = BornMachine(ds.n_bits, depth=depth, steps=steps, restarts=restarts, lr=lr, loss=loss,
                      bandwidths=tuple(bandwidths), kernel=kernel, gradient=gradient, shots=shots or None,
-                     seed=seed, device=device, backend=backend).fit(ds.train)
+                     seed=seed, device=device, backend=backend, executor=executor).fit(ds.train)
     p = bm.probabilities()
     drawn = bm.sample(samples, np.random.default_rng(seed + 1))
     target_entropy = float(-np.sum(ds.target[ds.target > 0] * np.log(ds.target[ds.target > 0])))
@@ -116,7 +119,7 @@ def run_born(
         result["circuit_runs"] = (1 + bm.expanded_.shifted_rows) * steps * restarts + restarts
         if shots:
             result["total_shots"] = result["circuit_runs"] * shots
-    if backend != "exact":
+    if hasattr(bm.executor_, "device_summary"):  # a device: its own draws of the trained circuit
         from qscale.algorithms.generative.backend import backend_scores
 
         result |= backend_scores(bm, ds, samples, p)

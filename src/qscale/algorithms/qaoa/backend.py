@@ -1,4 +1,4 @@
-"""QAOA's final circuit on a chosen backend (`qscale qaoa --backend NAME`), beside the noiseless answer.
+"""QAOA's final circuit on a device executor (`qscale qaoa --backend NAME`), beside the noiseless answer.
 
 Angles are chosen as without a backend (given, fixed-angle table, or optimised on the exact simulator,
 which needs no shots); the backend then runs the final circuit once with `shots` shots, as a device
@@ -12,75 +12,32 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import numpy as np
 
 from qscale.algorithms.qaoa.problems import approximation_ratio
+from qscale.quantum.export import qaoa_circuit
 from qscale.quantum.qubo import variable_order
 
 
-def ising_terms(bqm) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
-    """E = const + Σ a_q Z_q + Σ b_qr Z_q Z_r on qubits in qscale's order (qubit q = sorted variable q).
-
-    qscale's conventions (qscale.quantum.qubo): a BINARY x = 1 is |1>, so x = (1 - Z)/2; a SPIN s is the
-    Z eigenvalue (s = +1 is |0>).
-    """
-    import dimod
-
-    order = variable_order(bqm)
-    pos = {v: q for q, v in enumerate(order)}
-    z: dict[int, float] = {q: 0.0 for q in range(len(order))}
-    zz: dict[tuple[int, int], float] = {}
-    spin = bqm.vartype is dimod.SPIN
-    for v, h in bqm.linear.items():
-        z[pos[v]] += h if spin else -h / 2
-    for (u, v), j in bqm.quadratic.items():
-        a, b = sorted((pos[u], pos[v]))
-        if spin:
-            zz[(a, b)] = zz.get((a, b), 0.0) + j
-        else:
-            zz[(a, b)] = zz.get((a, b), 0.0) + j / 4
-            z[a] -= j / 4
-            z[b] -= j / 4
-    return z, zz
-
-
-def qaoa_circuit(bqm, gammas: np.ndarray, betas: np.ndarray, measure: bool = True):
-    """|+>^n, then per layer exp(-iγE) (RZ and RZZ) and exp(-iβ ΣX) (RX(2β)); qubit q = variable order[q]."""
-    from qiskit import QuantumCircuit
-
-    z, zz = ising_terms(bqm)
-    n = bqm.num_variables
-    qc = QuantumCircuit(n, name="qaoa")
-    qc.h(range(n))
-    for gamma, beta in zip(np.ravel(gammas), np.ravel(betas), strict=True):
-        for (a, b), j in zz.items():
-            if j:
-                qc.rzz(2 * gamma * j, a, b)
-        for q, h in z.items():
-            if h:
-                qc.rz(2 * gamma * h, q)
-        qc.rx(2 * beta, range(n))
-    if measure:
-        qc.measure_all()
-    return qc
-
-
 class QaoaOnBackend:
-    """Resolves the backend and checks the width before any simulation; `apply` runs and reports."""
+    """Checks the device executor's width before any simulation; `apply` runs the final circuit and reports."""
 
-    def __init__(self, backend: str, n_qubits: int, shots: int, seed: int):
-        from qscale.primitives.backends import check_shots, resolve_backend
+    def __init__(self, executor: Any, n_qubits: int, shots: int, seed: int = 0):
+        from qscale.primitives.backends import check_shots
+        from qscale.primitives.executor import make_executor
 
         self.shots = check_shots(shots)
-        self.backend = resolve_backend(backend, seed=seed)
+        self.executor = make_executor(executor, seed=seed) if isinstance(executor, str) else executor
+        self.backend = self.executor.backend
         self.backend.check_width(n_qubits)
 
     def apply(self, result: dict, bqm, diag: np.ndarray, gammas: np.ndarray, betas: np.ndarray) -> dict:
         """Run the final circuit, and rewrite `result`'s sample-based figures with the backend's (exact kept)."""
         t0 = time.perf_counter()
         qc = qaoa_circuit(bqm, gammas, betas)
-        indices = self.backend.sample([(qc, None)], self.shots)[0][0]
+        indices = self.executor.sample_many([(qc, None)], self.shots)[0][0]
         seconds = time.perf_counter() - t0
         energies = diag[indices]
         e_min, e_max = result["optimal_energy"], float(diag.max())

@@ -19,6 +19,7 @@ from scipy.optimize import minimize
 from qscale.algorithms.qaoa.problems import Problem, approximation_ratio
 from qscale.errors import QscaleUserError
 from qscale.io import Result
+from qscale.quantum.executor import Executor
 from qscale.quantum.qaoa_engine import QAOASimulator
 from qscale.quantum.qubo import variable_order
 
@@ -266,10 +267,13 @@ def run_qaoa(
     dtype: str = "complex128",
     baselines: bool = True,
     backend: str = "exact",
+    executor: Executor | None = None,
 ) -> QaoaResult:
     """Run QAOA at depth p; the result's `to_json()` is the `qscale qaoa` JSON contract.
 
     backend: `exact` (qscale's engine) or a name of qscale.primitives.backends, which then runs the final circuit.
+    executor: instead of `backend` (qscale.quantum.executor). An exact one keeps qscale's QAOA engine on the cost
+    diagonal (qaoa_engine.py: angles, expectation, samples); a device executor also runs the final circuit.
     """
     if not 1 <= p <= MAX_P:
         raise QscaleUserError(f"--p must be between 1 and {MAX_P}, got {p}")
@@ -279,10 +283,14 @@ def run_qaoa(
         raise QscaleUserError(f"--restarts must be positive, got {restarts}")
     n = problem.n_variables
     on_backend = None
-    if backend != "exact":  # resolve it and check the device is wide enough before simulating anything
+    if executor is None:
+        from qscale.primitives.executor import make_executor
+
+        executor = make_executor(backend, seed=seed)
+    if not executor.exact:  # a device: check it is wide enough before simulating anything
         from qscale.algorithms.qaoa.backend import QaoaOnBackend
 
-        on_backend = QaoaOnBackend(backend, n, shots, seed)
+        on_backend = QaoaOnBackend(executor, n, shots, seed)
     guaranteed = None
     ladder: list[AngleResult] = []
     # angles that need no simulation are checked first, so a bad request fails before any big allocation

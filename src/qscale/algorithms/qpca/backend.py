@@ -15,10 +15,11 @@ compared with the noiseless outcome distribution:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
-from qscale.algorithms.circuit_backend import CircuitSampler
 from qscale.algorithms.qpca.circuit import controlled_partial_swap
 from qscale.quantum.circuit import Circuit
 from qscale.quantum.statevector import probabilities, simulate
@@ -34,9 +35,13 @@ def test_input_step(m: int, dt: float, seed: int) -> Circuit:
     return qc.compose(step)
 
 
-def dme_step_on_backend(backend: str, m: int, dt: float, steps_per_run: int, shots: int, seed: int) -> dict:
-    """The `backend` block of `qscale qpca --method circuit --backend NAME --json`."""
-    runner = CircuitSampler(backend, seed)
+def dme_step_on_backend(backend: str, m: int, dt: float, steps_per_run: int, shots: int, seed: int,
+                        executor: Any = None) -> dict:
+    """The `backend` block of `qscale qpca --method circuit --backend NAME --json` (`executor`: a device
+    executor to use instead of building one from `backend`)."""
+    from qscale.primitives.executor import make_executor
+
+    runner = executor or make_executor(backend, seed=seed)
     qc = test_input_step(m, dt, seed)
     runner.check_width(qc.n_qubits)
     with torch.no_grad():

@@ -66,17 +66,6 @@ def controlled_partial_swap(m: int, dt: float) -> Circuit:
     return qc
 
 
-def two_qubit_depth(qc: Circuit) -> int:
-    """Layers of two-qubit gates when every gate is scheduled as early as possible (1-qubit gates are free)."""
-    level = [0] * qc.n_qubits
-    for op in qc.operations:
-        if len(op.qubits) >= 2:
-            layer = max(level[q] for q in op.qubits) + 1
-            for q in op.qubits:
-                level[q] = layer
-    return max(level)
-
-
 @dataclass
 class CircuitQPE:
     probabilities: np.ndarray  # (2^b,) outcome distribution (exact, from the branch tree)

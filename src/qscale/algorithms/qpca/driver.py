@@ -54,13 +54,18 @@ def qpca_on(
     device: str = "cpu",
     baselines: bool = True,
     backend: str = "exact",
+    executor: Any = None,
 ) -> QpcaResult:
     """qPCA and (optionally) the baselines on a loaded `data.Dataset`.
 
     backend: also run one DME step of the circuit method on it (qpca backend module; circuit method only).
+    executor: a device executor (qscale.primitives.executor) for that step instead of one built from `backend`.
+    The circuit method itself simulates density matrices (qscale.quantum.density), not circuits.
     """
     t0 = time.perf_counter()
     check_k(k, dataset.fit.shape[1])
+    if executor is not None and not executor.exact:
+        backend = executor.name
     if backend != "exact" and method == "model":
         raise QscaleUserError("--backend runs the circuit method's DME step: use --method circuit (or auto)")
     est = QuantumPCA(k, bits=bits, copies=copies, shots=shots, method=method, seed=seed, device=device).fit(dataset.fit)
@@ -100,7 +105,7 @@ def qpca_on(
             raise QscaleUserError(f"--backend runs the circuit method's DME step, but this data needs the model method "
                                   f"({prep.qubits} system qubits)")
         result["backend"] = dme_step_on_backend(backend, prep.qubits, est.schedule_.dt, est.schedule_.copies,
-                                                shots, seed)
+                                                shots, seed, executor)
     if est.n_components_found_ < k:
         result["warning"] = (
             f"only {est.n_components_found_} distinct eigenvectors were resolved with {bits} bits and {shots} shots; "

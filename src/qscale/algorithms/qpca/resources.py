@@ -16,10 +16,11 @@ from __future__ import annotations
 import math
 from functools import cache
 
-from qscale.algorithms.qpca.circuit import controlled_partial_swap, two_qubit_depth
+from qscale.algorithms.qpca.circuit import controlled_partial_swap
 from qscale.algorithms.qpca.schedule import Schedule
 from qscale.energy.data import modalities
 from qscale.energy.qpu import qpu_job
+from qscale.quantum.circuit import two_qubit_depth
 
 STATE_PREP_SOURCE = "Plesch & Brukner, PRA 83, 032302 (2011), arXiv 1003.5760: (23/24) 2^q CNOTs for q qubits"
 

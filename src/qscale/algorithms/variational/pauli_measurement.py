@@ -11,40 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from qscale.quantum.circuit import Circuit
-from qscale.quantum.pauli import PauliSum
-from qscale.quantum.statevector import sample, simulate
+from qscale.quantum.executor import Executor, exact_executor
+from qscale.quantum.pauli import PauliSum, parities, qubitwise_groups
 from qscale.validation import check_int
-
-
-def qubitwise_groups(op: PauliSum) -> list[tuple[str, list[tuple[int, float]]]]:
-    """[(basis label, [(support mask, coefficient), ...]), ...], greedy in term order; identities left out."""
-    groups: list[tuple[list[str], list[tuple[int, float]]]] = []
-    for lab, coef in op.terms:
-        if set(lab) == {"I"}:
-            continue
-        mask = sum(1 << q for q, ch in enumerate(reversed(lab)) if ch != "I")
-        for basis, members in groups:
-            if all(a == "I" or b == "I" or a == b for a, b in zip(basis, lab, strict=True)):
-                for i, ch in enumerate(lab):
-                    if ch != "I":
-                        basis[i] = ch
-                members.append((mask, coef))
-                break
-        else:
-            groups.append((list(lab), [(mask, coef)]))
-    return [("".join(b), m) for b, m in groups]
-
-
-def _parities(indices: np.ndarray, mask: int) -> np.ndarray:
-    return 1.0 - 2.0 * (np.bitwise_count(indices & mask) & 1)
 
 
 class SampledEnergy:
     """Estimate <H> from `shots` samples per measurement group; reproducible for a given seed."""
 
-    def __init__(self, op: PauliSum, shots: int, seed: int = 0, device: str = "cpu", dtype: str = "complex128"):
+    def __init__(self, op: PauliSum, shots: int, seed: int = 0, device: str = "cpu", dtype: str = "complex128",
+                 executor: Executor | None = None):
         check_int(shots, "--shots", min=1)
         self.op, self.shots, self.device, self.dtype = op, shots, device, dtype
+        self.executor = exact_executor(executor)
         self.groups = qubitwise_groups(op)
         self.constant = float(sum(c for lab, c in op.terms if set(lab) == {"I"}))
         self.rng = np.random.default_rng(seed)
@@ -71,11 +50,10 @@ class SampledEnergy:
         params = np.atleast_2d(np.asarray(params, dtype=np.float64))
         total = np.full(params.shape[0], self.constant)
         for (_, members), mc in zip(self.groups, self._measurement_circuits(circuit), strict=True):
-            psi = simulate(mc, params, device=self.device, dtype=self.dtype)
-            idx = sample(psi, self.shots, self.rng)  # (B, shots)
+            idx = self.executor.sample(mc, params, self.shots, self.rng, device=self.device, dtype=self.dtype)
             self.circuit_runs += params.shape[0]
             for mask, coef in members:
-                total += coef * _parities(idx, mask).mean(axis=1)
+                total += coef * parities(idx, mask).mean(axis=1)
         return total
 
     @property

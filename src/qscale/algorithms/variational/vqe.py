@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,8 +24,8 @@ from qscale.algorithms.variational.pauli_measurement import SampledEnergy
 from qscale.errors import QscaleUserError
 from qscale.io import Result
 from qscale.quantum.device import resolve_device, resolve_dtype
+from qscale.quantum.executor import Executor, states
 from qscale.quantum.pauli import PauliSum
-from qscale.quantum.statevector import simulate
 from qscale.quantum.torch_threads import few_threads
 from qscale.validation import check_int
 
@@ -43,24 +44,29 @@ class VQE:
     seed: int = 1
     device: str = "cpu"
     dtype: str = "complex128"
-    backend: str = "exact"  # shot-mode energies on qscale.primitives.backends (see vqe_backend)
+    backend: str = "exact"  # shot-mode energies on qscale.primitives.backends (see variational/backend.py)
+    executor: Any = None  # runs every circuit (qscale.quantum.executor); None: built from `backend`
 
     def _validate(self) -> None:
         check_int(self.restarts, "--restarts", min=1, max=1000)
         if self.shots is not None:
             check_int(self.shots, "--shots", min=1, note=" (or 0 for exact energies)")
         resolve_dtype(self.dtype)
-        if self.backend != "exact" and self.shots is None:
-            raise QscaleUserError(f"--backend {self.backend} reports samples: give --shots N (N > 0)")
+        from qscale.primitives.executor import make_executor
+
+        self.executor_: Executor = self.executor or make_executor(self.backend, seed=self.seed)
+        if not self.executor_.exact and self.shots is None:
+            raise QscaleUserError(f"--backend {self.executor_.name} reports samples: give --shots N (N > 0)")
 
     def exact_energy(self, params: np.ndarray) -> float:
         """Exact <H> of the fitted (or any) parameters on the fitted circuit."""
         with torch.no_grad():
-            psi = simulate(self.circuit_, params, device=self.device_, dtype=self.dtype)
+            psi = states(self.executor_).simulate(self.circuit_, params, device=self.device_, dtype=self.dtype)
             return float(self.op_.expectation(psi)[0])
 
     def _objective(self) -> tuple[Objective, int]:
         circuit, op, dev, dt = self.circuit_, self.op_, self.device_, self.dtype
+        simulate = states(self.executor_).simulate
         if self.shots is None:
 
             def value_and_grad(x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -90,13 +96,13 @@ class VQE:
         if self.n_parameters_ == 0:
             raise QscaleUserError("the ansatz has no parameters")
         rng = np.random.default_rng(self.seed)
-        if self.shots is not None and self.backend != "exact":
+        if self.shots is not None and hasattr(self.executor_, "sample_many"):  # a device: all groups in one job
             from qscale.algorithms.variational.backend import BackendEnergy
 
-            self.sampler_ = BackendEnergy(op, self.shots, self.backend, seed=self.seed, device=self.device_,
-                                          dtype=self.dtype)
+            self.sampler_ = BackendEnergy(op, self.shots, self.executor_, seed=self.seed)
         elif self.shots is not None:
-            self.sampler_ = SampledEnergy(op, self.shots, seed=self.seed, device=self.device_, dtype=self.dtype)
+            self.sampler_ = SampledEnergy(op, self.shots, seed=self.seed, device=self.device_, dtype=self.dtype,
+                                          executor=self.executor_)
         obj, grad_rows = self._objective()
         runs: list[OptResult] = []
         with few_threads(op.n_qubits):
@@ -136,14 +142,16 @@ def run_vqe(
     device: str = "auto",
     dtype: str = "complex128",
     backend: str = "exact",
+    executor: Executor | None = None,
 ) -> VqeResult:
     """VQE on `ham` beside exact diagonalisation; the result's `to_json()` is the `qscale vqe` JSON contract.
 
     backend: with shots, where the measurement circuits run (exact = qscale; see qscale.primitives.backends).
+    executor: runs every circuit instead (qscale.quantum.executor; e.g. a recording one); None: from `backend`.
     """
     check_int(shots, "--shots", min=0)
     vqe = VQE(ansatz, depth, optimizer, shots or None, restarts, max_iter, lr, seed, device, dtype,
-              backend).fit(ham.op)
+              backend, executor).fit(ham.op)
     exact = ground_energy(ham.op)
     result: dict = {
         "hamiltonian": ham.name,
@@ -184,9 +192,9 @@ def run_vqe(
         result["total_shots"] = s.circuit_runs * s.shots
         result["energy_note"] = ("energy is the exact expectation of the final parameters (simulation); the "
                                  "optimizer only saw shot estimates (energy_sampled is the last of them)")
-        if backend != "exact":
+        if hasattr(s, "report"):
             result |= s.report()
-            result["energy_note"] += f"; the shot estimates were taken on backend {backend}"
+            result["energy_note"] += f"; the shot estimates were taken on backend {vqe.executor_.name}"
     result["units"] = "those of the Hamiltonian's coefficients"
     if ham.name == "h2":
         result["units"] = "Ha"

@@ -38,11 +38,29 @@ def finish(
     if perm is not None:
         inv = torch.argsort(perm)
         levels, g_idx = levels[:, inv.to(levels.device)], g_idx[inv.cpu()]
+        scale, zero, g_idx = _groups_in_column_order(scale, zero, g_idx)
     weight = dequantize(levels, scale[:, g_idx.to(scale.device)], zero[:, g_idx.to(zero.device)])
     return QuantizedWeight(
         weight=weight.float(), codes=levels.to(torch.uint8), scale=scale.float(), zero=zero.float(),
         g_idx=g_idx.cpu(), bits=bits, group_size=group_size,
     )
+
+
+def _groups_in_column_order(
+    scale: torch.Tensor, zero: torch.Tensor, g_idx: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Number the groups by their first column, when each holds one contiguous range of columns.
+
+    Act-order keeps groups whole (hessian.act_order_perm), so afterwards g_idx is c // group_size as in
+    a checkpoint without act-order; the grids are only reordered, nothing is recomputed.
+    """
+    order = torch.unique_consecutive(g_idx)
+    if order.numel() != scale.shape[1]:  # some group is split: keep the processing-order numbering
+        return scale, zero, g_idx
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(order.numel())
+    idx = order.to(scale.device)
+    return scale[:, idx], zero[:, idx], rank[g_idx]
 
 
 class LayerQuantizer(ABC):

@@ -49,7 +49,30 @@ class Factorized:
     dead_columns: int
 
 
-def factorize(W: torch.Tensor, H: torch.Tensor, percdamp: float = 0.01, act_order: bool = False) -> Factorized:
+def act_order_perm(diag: torch.Tensor, group_size: int | None = None) -> torch.Tensor:
+    """GPTQ's activation order: columns by decreasing diag(H), the inputs with the most energy first.
+
+    With column groups every group stays whole: groups go by their largest diag(H), and columns by
+    diag(H) inside each. Each group then keeps one contiguous range of the original columns, so a
+    checkpoint needs no per-column group index (compressed-tensors 0.20 dropped g_idx, its `group`
+    act-order), and a QUBO block (inside one group) keeps one grid per row.
+    """
+    if group_size is None or group_size >= diag.numel():
+        return torch.argsort(diag, descending=True)
+    groups = torch.arange(diag.numel(), device=diag.device) // group_size
+    top = torch.full((int(groups[-1]) + 1,), -torch.inf, dtype=diag.dtype, device=diag.device)
+    top = top.scatter_reduce(0, groups, diag, "amax")
+    if diag.numel() % group_size:  # a short last group stays last, so groups start at multiples of group_size
+        top[-1] = -torch.inf
+    rank = torch.empty_like(groups)
+    rank[torch.argsort(top, descending=True)] = torch.arange(top.numel(), device=diag.device)
+    within = torch.argsort(diag, descending=True, stable=True)  # by diag, then a stable sort by group rank
+    return within[torch.argsort(rank[groups[within]], stable=True)]
+
+
+def factorize(
+    W: torch.Tensor, H: torch.Tensor, percdamp: float = 0.01, act_order: bool = False, group_size: int | None = None,
+) -> Factorized:
     """GPTQ's set-up: zero dead inputs, order by diag(H) if act-order, damp, and take chol(H⁻¹) upper.
 
     If the damped H is still not positive definite the damping grows tenfold (at most 4 times).
@@ -61,7 +84,7 @@ def factorize(W: torch.Tensor, H: torch.Tensor, percdamp: float = 0.01, act_orde
     W[:, dead.to(W.device)] = 0.0
     perm = None
     if act_order:
-        perm = torch.argsort(torch.diag(H), descending=True)
+        perm = act_order_perm(torch.diag(H), group_size)
         W, H = W[:, perm.to(W.device)], H[perm][:, perm]
     mean_diag = float(torch.mean(torch.diag(H)))
     eye = torch.eye(H.shape[0], dtype=H.dtype, device=H.device)

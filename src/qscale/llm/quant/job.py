@@ -26,6 +26,7 @@ from qscale.llm.quant.resources import merge_shapes, qaoa_resources
 from qscale.llm.quant.runner import check_finite, quantize_model, select_layers
 from qscale.llm.quant.solvers import make_solver
 from qscale.llm.text import pydoc_split, read_text_file, token_windows
+from qscale.validation import check_new_folder
 
 METHODS = ("rtn", "gptq", "qubo")
 SOLVERS = ("exact", "sa", "greedy", "qaoa")
@@ -71,7 +72,7 @@ class QuantizeResult(Result):
 
 def run_quantize(
     model: str = "smollm2-135m", bits: int = 4, method: str = "gptq", solver: str = "exact", block: int = 8,
-    vars_per_weight: int = 1, group_size: int | None = None, act_order: bool = False, layers: str = "*",
+    vars_per_weight: int = 1, group_size: int | None = None, act_order: bool = True, layers: str = "*",
     eval_text: Path | None = None, calib_text: Path | None = None, seq_len: int = 512, calib_windows: int = 64,
     eval_windows: int | None = None, qaoa_p: int = 2, shots: int = 256, seed: int = 0, save: Path | None = None,
     device: str = "auto", percdamp: float = 0.01, batch_size: int = 8, refine: int | None = None,
@@ -80,6 +81,9 @@ def run_quantize(
 ) -> QuantizeResult:
     """Quantize `model`'s block linear layers; the result's `to_json()` is the `qscale quantize` JSON.
 
+    act_order: visit columns by decreasing diag(H) (GPTQ's act-order, on by default as in GPTQ's and
+    llmcompressor's recipes; with group_size, groups stay whole: llm.quant.hessian.act_order_perm).
+    save: a new (or empty) folder for a compressed-tensors pack-quantized checkpoint (llm.quant.save).
     backend: with --solver qaoa, also run a sample of `backend_qubos` block QUBOs there (llm.quant.qaoa_backend).
     """
     t_start = time.perf_counter()
@@ -100,6 +104,8 @@ def run_quantize(
     opts = dict(locals())
     make = _factory(method, opts)
     check_model_name(model)
+    if save is not None:
+        check_new_folder(save)
     if eval_text is not None:
         eval_str, eval_desc = read_text_file(eval_text, "--eval-text"), f"file {eval_text}"
     if calib_text is not None:
@@ -114,8 +120,10 @@ def run_quantize(
     torch.manual_seed(seed)
     say(f"loading {model}")
     loaded = load_causal_lm(model, device)
-    select_layers(loaded.model, layers)  # a pattern matching nothing, or a NaN weight, fails before any
-    check_finite(loaded.model)  # minute-long perplexity pass
+    chosen = select_layers(loaded.model, layers)  # a pattern matching nothing, a NaN weight or groups a
+    check_finite(loaded.model)  # checkpoint cannot store fail before any minute-long pass
+    if save is not None:
+        check_groups_fit_checkpoint(loaded.model, chosen, group_size)
     eval_w = token_windows(loaded.tokenizer, eval_str, seq_len, eval_windows, "evaluation text")
     calib_w = token_windows(loaded.tokenizer, calib_str, seq_len, calib_windows, "calibration text", seed=seed)
 
@@ -198,11 +206,29 @@ def run_quantize(
         say(f"saving to {save}")
         keep = (
             "model", "method", "solver", "block", "vars_per_weight", "act_order", "damping", "refine", "seed",
-            "fp_reference",
+            "fp_reference", "perplexity", "perplexity_fp", "evaluation_text", "evaluation_windows", "seq_len",
         )
         out["saved_to"] = str(save_quantized(loaded, results, {k: out[k] for k in keep}, save))
     out["seconds"] = time.perf_counter() - t_start
     return QuantizeResult(out)
+
+
+def check_groups_fit_checkpoint(model: torch.nn.Module, layers: list[str], group_size: int | None) -> None:
+    """--save with --group-size: every group must hold group_size columns.
+
+    Quantizing alone allows a shorter last group per row (e.g. 128 on SmolLM2's 576-wide layers: 4 x 128
+    + 64), but compressed-tensors 0.20 stores groups only where group_size divides the width.
+    """
+    if group_size is None:
+        return
+    for name in layers:
+        cols = model.get_submodule(name).in_features
+        if cols % group_size:
+            raise QscaleUserError(
+                f"--group-size {group_size} does not divide the {cols} input columns of {name}, which a "
+                "compressed-tensors checkpoint needs: use a divisor of every quantized layer's width with --save, "
+                "or quantize without --save (the last group of a row is then shorter)"
+            )
 
 
 def _fp_perplexity(loaded: LoadedModel, windows: torch.Tensor, batch_size: int) -> tuple[Perplexity, float]:

@@ -105,7 +105,7 @@ def qubo_bqm(item: SampledQubo):
 
 def qubo_circuit(item: SampledQubo, gammas: np.ndarray, betas: np.ndarray):
     """QAOA on the normalised cost (E - mean)/std, as qaoa_kernel runs it: γ scaled by 1/std (mean = phase)."""
-    from qscale.algorithms.qaoa.backend import qaoa_circuit
+    from qscale.quantum.export import qaoa_circuit
 
     std = float(energy_table(item).std())
     scale = 1.0 / std if std > 0 else 1.0
@@ -114,13 +114,14 @@ def qubo_circuit(item: SampledQubo, gammas: np.ndarray, betas: np.ndarray):
 
 def audit(sample: QuboSample, backend_name: str, angles: dict[int, dict], shots: int, seed: int) -> dict[str, Any]:
     """Run the sampled QUBOs on the backend; the keys `qscale quantize --json` adds."""
-    from qscale.primitives.backends import resolve_backend
+    from qscale.primitives.executor import make_executor
 
-    backend = resolve_backend(backend_name, seed=seed)
+    executor = make_executor(backend_name, seed=seed, qiskit=True)
+    backend = executor.backend
     items = sample.items
     t0 = time.perf_counter()
     circuits = [qubo_circuit(it, angles[it.n]["gammas"], angles[it.n]["betas"]) for it in items]
-    outcomes = backend.sample([(qc, None) for qc in circuits], shots) if circuits else []
+    outcomes = executor.sample_many([(qc, None) for qc in circuits], shots) if circuits else []
     seconds = time.perf_counter() - t0
     found, frequency, uniform = [], [], []
     for it, idx in zip(items, outcomes, strict=True):

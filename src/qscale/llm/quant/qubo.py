@@ -90,7 +90,7 @@ class QUBOQuantizer(LayerQuantizer):
 
     def _quantize(self, W: torch.Tensor, H: torch.Tensor | None) -> tuple[QuantizedWeight, dict[str, Any]]:
         assert H is not None
-        fac = factorize(W, H.to(W.device), self.percdamp, self.act_order)
+        fac = factorize(W, H.to(W.device), self.percdamp, self.act_order, self.group_size)
         original = fac.weight.clone() if self.refine else None  # the loop below updates fac.weight in place
         W, U = fac.weight, fac.hinv_upper
         cols = W.shape[1]

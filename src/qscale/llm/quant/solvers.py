@@ -7,6 +7,8 @@ whether the answer equals the exact optimum of that row's QUBO, computed by enum
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -16,6 +18,8 @@ import torch
 
 from qscale.errors import QscaleUserError
 from qscale.llm.quant.qaoa_kernel import normalise, optimise_angles, probabilities
+from qscale.llm.quant.resources import coupling_rounds
+from qscale.quantum.executor import Batch, CircuitSpec, Executor, RowSpecs, exact_executor
 
 if TYPE_CHECKING:
     from qscale.llm.quant.block import BlockQubo
@@ -36,6 +40,25 @@ class BlockSolver(Protocol):
     max_variables: int | None
 
     def solve(self, problem: BlockQubo) -> BlockSolution: ...
+
+
+ROW_FIELDS = ("L", "const", "scale2", "base", "greedy_bits", "tstar")  # BlockQubo fields with one row per QUBO
+
+
+def rows_of(problem: BlockQubo, start: int, stop: int) -> BlockQubo:
+    """The same block QUBO restricted to rows start:stop (shared Q, A and code kept; all rows: itself)."""
+    if start == 0 and stop == problem.rows:
+        return problem
+    return dataclasses.replace(problem, **{f: getattr(problem, f)[start:stop] for f in ROW_FIELDS})
+
+
+def join(parts: list[BlockSolution]) -> BlockSolution:
+    """Concatenate row-sliced solutions back into one, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    optimal = None if parts[0].optimal is None else torch.cat([p.optimal for p in parts])
+    extra = {k: torch.cat([p.extra[k] for p in parts]) for k in parts[0].extra}
+    return BlockSolution(torch.cat([p.bits for p in parts]), torch.cat([p.energy for p in parts]), optimal, extra)
 
 
 @cache
@@ -151,6 +174,10 @@ class QaoaSolver:
     block; or given. Per row it also records whether the answer is the exact optimum, the chance that
     `shots` uniform random guesses would have found it (the no-quantum baseline), and the QAOA state's
     probability of the optimum.
+
+    Each row is one QAOA circuit of 1 + p (coupling rounds + 1) two-qubit layers (as qscale.llm.quant.resources
+    counts them); a block's rows go to the `executor` as one `Batch` (exact: the batched kernel on all rows at
+    once; a recording executor packs and times them as a QPU would run them, then runs the kernel per job).
     """
 
     name = "qaoa"
@@ -158,7 +185,7 @@ class QaoaSolver:
 
     def __init__(
         self, p: int = 2, shots: int = 256, seed: int = 0, angles: dict[int, dict] | None = None,
-        sample_rows: int = 256, complex128: bool = True,
+        sample_rows: int = 256, complex128: bool = True, executor: Executor | None = None,
     ):
         if not 1 <= p <= 32:
             raise QscaleUserError(f"--qaoa-p must be from 1 to 32, got {p}")
@@ -170,6 +197,7 @@ class QaoaSolver:
         self._gen: torch.Generator | None = None
         self._random_gen: torch.Generator | None = None
         self.recorder: Any = None  # e.g. qaoa_backend.QuboSample: sees every solved row (backend audit)
+        self.executor = exact_executor(executor)
 
     def _generators(self, device: torch.device) -> tuple[torch.Generator, torch.Generator]:
         if self._gen is None or self._random_gen is None:
@@ -183,7 +211,21 @@ class QaoaSolver:
             self.angles[n] = optimise_angles(sample, self.p)
         return self.angles[n]
 
+    def circuit(self, problem: BlockQubo) -> CircuitSpec:
+        """One row's QAOA circuit as a device model sees it (payload: the block QUBO and the row)."""
+        n, couplings = problem.n_variables, int(problem.couplings())
+        return CircuitSpec(n, 1 + self.p * (coupling_rounds(n, couplings) + 1), self.p * couplings)
+
     def solve(self, problem: BlockQubo) -> BlockSolution:
+        specs = RowSpecs(lambda: self.circuit(problem), problem.rows, problem)
+
+        def execute(part: Sequence[CircuitSpec], shots: int) -> BlockSolution:
+            return self.solve_rows(rows_of(problem, part[0].payload[1], part[-1].payload[1] + 1))
+
+        return self.executor.run(Batch(specs, self.shots, execute, join))
+
+    def solve_rows(self, problem: BlockQubo) -> BlockSolution:
+        """The batched exact-simulator path: every row of `problem` at once."""
         n, device = problem.n_variables, problem.Q.device
         gen, random_gen = self._generators(device)
         step = _row_step(n, 2**20)

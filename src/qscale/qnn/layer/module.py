@@ -2,8 +2,8 @@
 
 A drop-in block for hybrid models: (B, n_in) real features in, (B, n_out) expectation values out,
 trainable `weights`, gradients with respect to both. Exact mode simulates the state (fast kernel in
-`layer_kernel`, autograd for gradients); shot mode (`shots=N`) or an external `executor` returns
-estimates as a QPU would, with parameter-shift gradients (`layer_shots`).
+`kernel`, autograd for gradients); shot mode (`shots=N`) or an external `executor` returns
+estimates as a QPU would, with parameter-shift gradients (`shots`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from qscale.errors import QscaleUserError
-from qscale.qnn.layer_ansatz import (
+from qscale.qnn.layer.ansatz import (
     ANSATZE,
     ENCODINGS,
     build_circuit,
@@ -24,9 +24,9 @@ from qscale.qnn.layer_ansatz import (
     encoding_matrices,
     layer_rotations,
 )
-from qscale.qnn.layer_kernel import ExactPlan, amplitude_state, state_copies
-from qscale.qnn.layer_readout import parse_readout
-from qscale.qnn.layer_shots import Executor, ShiftedExpectation, ShotSampler
+from qscale.qnn.layer.kernel import ExactPlan, amplitude_state, state_copies
+from qscale.qnn.layer.readout import parse_readout
+from qscale.qnn.layer.shots import Executor, ShiftedExpectation, ShotSampler
 from qscale.quantum.device import real_dtype, resolve_dtype
 from qscale.quantum.memory import check_memory
 
@@ -61,8 +61,9 @@ class QuantumLayer(nn.Module):
             observable, with parameter-shift gradients.
         seed: seeds the weight initialisation (uniform in [0, 2π), as PennyLane's TorchLayer) and the
             shot sampling.
-        executor: external execution backend, `executor(batch: CircuitBatch) -> array (C, n_out)`; see
-            `qscale.qnn.layer_shots.CircuitBatch`. It receives C circuits as encoding angles
+        executor: a qscale executor (qscale.quantum.executor; its `expectations` of the bound circuits), or
+            any callable `executor(batch: CircuitBatch) -> array (C, n_out)`; see
+            `qscale.qnn.layer.shots.CircuitBatch`. It receives C circuits as encoding angles
             `batch.inputs` (C, n_slots, n_in), weights `batch.weights` (C, *weights.shape), the
             observables and shots, and can build bound Qiskit circuits with `batch.circuits()`.
             Gradients then use the parameter-shift rule through the same executor.
@@ -96,8 +97,8 @@ class QuantumLayer(nn.Module):
             raise QscaleUserError("amplitude encoding cannot be re-uploaded: use an angle encoding with reupload")
         self.dtype = resolve_dtype(dtype)
         self.shots = None if shots is None else _positive_int(shots, "shots")
-        if executor is not None and not callable(executor):
-            raise QscaleUserError("executor must be a callable taking a CircuitBatch")
+        if executor is not None and not (callable(executor) or hasattr(executor, "expectations")):
+            raise QscaleUserError("executor must be a qscale executor or a callable taking a CircuitBatch")
         self.seed = seed
         n = self.n_qubits
         # guard before any 2^n table exists: one state plus the index/sign tables
@@ -220,7 +221,7 @@ class QuantumLayer(nn.Module):
             E = torch.cat((E, eye.expand(self.n_qubits - n_in, 2, 2, B)), 0)
         return E
 
-    # -- helpers for estimated execution (layer_shots) --------------------------------------------
+    # -- helpers for estimated execution (shots.py) -----------------------------------------------
     def _slots(self, x: np.ndarray) -> np.ndarray:
         """(B, S, n_in): the angles of each encoding slot (S = n_layers with re-uploading, else 1)."""
         S = self.n_layers if self.reupload else 1

@@ -1,9 +1,9 @@
-"""CPU fast path of `ExactPlan.run`: the numba kernels of `layer_numba` as one autograd Function.
+"""CPU fast path of `ExactPlan.run`: the numba kernels of `numba_kernels` as one autograd Function.
 
 It covers the common case: an angle encoding (product initial state), any of the RZ* RY RZ* ansätze, an
 I/Z read-out (folded with the last layer's RZ and entangler into signs) and complex64 or complex128 on
 CPU. Everything else (CUDA, amplitude encoding, re-uploading, X/Y read-outs) runs the torch program of
-`layer_kernel` / `layer_fused`.
+`kernel` / `fused`.
 
 Inputs built by torch with autograd (so torch's chain rule reaches weights and inputs): the product
 factors hi, lo of the first layer's state; θ of the RY rotations of layers 1..L-1; the phase vector
@@ -17,8 +17,8 @@ import threading
 import numpy as np
 import torch
 
-from qscale.qnn import layer_numba as nk
-from qscale.qnn.layer_fused import map_chunks, split_batch
+from qscale.qnn.layer import numba_kernels as nk
+from qscale.qnn.layer.fused import map_chunks, split_batch
 
 CHUNK_BYTES = 2**21  # of state per chunk (ψ alone; the backward holds four such buffers)
 MIN_COLS, MAX_COLS = 32, 128  # samples per chunk

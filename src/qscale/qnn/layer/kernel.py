@@ -14,9 +14,9 @@ CNOT/CZ entangler, and the simulation exploits that:
 - each CNOT pattern is one precomputed row gather (its backward is the inverse gather);
 - the read-out is |ψ|² times a ±1 table; for I/Z read-outs the last layer's RZ and entangler are folded
   into that table, since diagonals do not change |ψ|².
-`program` lists those ops; `layer_fused.FusedCircuit` runs them with a hand-written backward (`run(...,
+`program` lists those ops; `fused.FusedCircuit` runs them with a hand-written backward (`run(...,
 fused=False)` runs the same program through plain autograd ops, as the reference). On CPU, angle encodings
-with an I/Z read-out run the same circuit in the numba kernels of `layer_adjoint` instead (per-qubit RY
+with an I/Z read-out run the same circuit in the numba kernels of `adjoint` instead (per-qubit RY
 passes and an adjoint backward; `use_numba=False` on the plan selects the torch program). Data re-uploading
 puts per-sample gates between layers and takes the simpler qubit-by-qubit path (`_run_reupload`).
 """
@@ -26,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from qscale.qnn.layer_adjoint import AdjointTables
-from qscale.qnn.layer_ansatz import Ansatz, entangler_table
-from qscale.qnn.layer_fused import FusedCircuit, Op
-from qscale.qnn.layer_fused import _gemm as gemm
-from qscale.qnn.layer_readout import group_terms, parity_signs
+from qscale.qnn.layer.adjoint import AdjointTables
+from qscale.qnn.layer.ansatz import Ansatz, entangler_table
+from qscale.qnn.layer.fused import FusedCircuit, Op
+from qscale.qnn.layer.fused import _gemm as gemm
+from qscale.qnn.layer.readout import group_terms, parity_signs
 from qscale.quantum.device import real_dtype
 
 
@@ -128,7 +128,7 @@ class ExactPlan:
         self.n_out = len(terms)
         # fold the last rotations' RZ and the last entangler into the read-out when every term is I/Z only
         self.fold_last = len(self.readout) == 1 and self.readout[0].flip == 0
-        # the numba CPU path (`layer_adjoint`) covers product initial states with an I/Z read-out
+        # the numba CPU path (`adjoint`) covers product initial states with an I/Z read-out
         self.use_numba = device.type == "cpu" and self.fold_last
         self._adjoint = None
         self.tables: list[tuple[list[int], torch.Tensor | None, torch.Tensor, torch.Tensor]] = []
@@ -308,7 +308,7 @@ class ExactPlan:
         return {"forward": fwd + read, "backward": bwd + read, "total": fwd + bwd + 2 * read}
 
     def _flops_numba(self) -> dict[str, int]:
-        """FLOPs per sample of the CPU kernels (`layer_numba`), each multiply and each add counted once: per
+        """FLOPs per sample of the CPU kernels (`numba_kernels`), each multiply and each add counted once: per
         layer after the first, the phase (a complex multiply, 6·2^n; backward 20·2^n: conj(c) on ψ and λ
         plus dL/dc) and RY on every qubit (6·2^n each: 3 flops per real output; backward 16·2^n: ψ and λ
         un-rotated, plus 4 for the dθ sum); the product state 6·2^n (16·2^n backward); the I/Z read-out

@@ -12,7 +12,7 @@ it, so the cost is set by how many passes there are and how much arithmetic each
   layer by layer beside λ, and dL/dθ of RY(θ) on qubit q is ½·Σ (λ₁ψ₀ − λ₀ψ₁) over the pairs of q,
   taken before the un-rotation (rotations on other qubits commute with it and are orthogonal).
 The small weight-only inputs (RY angles, phase vectors, product-state factors) are built by torch with
-autograd (`layer_adjoint`), which chains these kernels' gradients to the weights and inputs.
+autograd (`adjoint`), which chains these kernels' gradients to the weights and inputs.
 """
 
 from __future__ import annotations

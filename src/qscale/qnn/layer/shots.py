@@ -4,8 +4,10 @@ This is the setting a QPU gives: each circuit returns estimates, never a state, 
 the parameter-shift rule. Every angle here (input encodings and weights) enters a single Pauli rotation
 R(θ) = exp(-iθP/2), for which d<O>/dθ = (<O>(θ + π/2) − <O>(θ − π/2)) / 2 exactly.
 
-The execution backend is pluggable (`executor`): a callable taking a `CircuitBatch` and returning a
-(C, n_out) array of estimates. Without one, `ShotSampler` samples from the exact simulator.
+The execution backend is pluggable (`executor`): a qscale executor (`qscale.quantum.executor`, e.g.
+`qscale.primitives.executor.make_executor("fake_fez")`, asked for `expectations` of the batch's bound Qiskit
+circuits), or a callable taking a `CircuitBatch` and returning a (C, n_out) array of estimates. Without one,
+`ShotSampler` samples from the exact simulator.
 """
 
 from __future__ import annotations
@@ -85,7 +87,12 @@ def execute(layer: QuantumLayer, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """(C, n_out) estimates for encoding angles x (C, n_slots, n_in) and weight rows w (C, *shape)."""
     seed = int(layer._seeds.integers(2**31))
     batch = CircuitBatch(layer, x, w, tuple(layer.readout), layer.shots, seed)
-    out = np.asarray(layer._executor(batch), dtype=np.float64)
+    ex = layer._executor
+    if hasattr(ex, "expectations"):  # a qscale executor (qscale.quantum.executor): bound circuits and observables
+        out = np.asarray(ex.expectations(batch.circuits(), [list(batch.observables)] * len(batch), batch.shots))
+    else:
+        out = np.asarray(ex(batch), dtype=np.float64)
+    out = out.astype(np.float64, copy=False)
     if out.shape != (x.shape[0], layer.n_out):
         raise QscaleUserError(f"executor returned shape {out.shape}, expected {(x.shape[0], layer.n_out)}")
     return out
