@@ -956,12 +956,17 @@ def int_cost_scan(n, m, m1, a, Bm, klow, k0, idx, write, kmin, kmax, kargmin):
             base = h << m
             clo = np.iinfo(np.int64).max
             chi = np.iinfo(np.int64).min
-            for low in range(1 << m):
-                k = klow[low] + ta[low & mask] + tb[low >> m1] + kh
-                clo = min(clo, k)
-                chi = max(chi, k)
+            for hb in range(1 << (m - m1)):  # rows of 2^m1 contiguous states: plain vectorizable loops
+                t = tb[hb] + kh
+                row = hb << m1
+                for lb in range(1 << m1):
+                    k = klow[row + lb] + ta[lb] + t
+                    clo = min(clo, k)
+                    chi = max(chi, k)
                 if write:
-                    idx[base + low] = k - k0
+                    dst = idx[base + row : base + row + (1 << m1)]
+                    for lb in range(1 << m1):
+                        dst[lb] = klow[row + lb] + ta[lb] + (t - k0)
             if clo < lo:  # first argmin: only in the (rare) chunks that lower the minimum
                 lo = clo
                 for low in range(1 << m):
