@@ -215,10 +215,12 @@ def run_workers(
     return results
 
 
-def run_worker(python: Path | str, script: Path, args: Sequence[str], timeout_s: float) -> dict[str, Any]:
+def run_worker(
+    python: Path | str, script: Path, args: Sequence[str], timeout_s: float, prefix: Sequence[str] = ()
+) -> dict[str, Any]:
     """Run one worker subprocess and parse its JSON line; failures come back as {"error": ...}
-    so one broken peer does not void the whole run."""
-    cmd = [str(python), str(script), *args]
+    so one broken peer does not void the whole run. `prefix` wraps the command (e.g. time, prlimit)."""
+    cmd = [*prefix, str(python), str(script), *args]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=ROOT)
     except subprocess.TimeoutExpired:

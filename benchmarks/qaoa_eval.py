@@ -56,7 +56,6 @@ def _worker_qscale(job: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from qscale.quantum.qaoa_engine import QAOASimulator
-    from qscale.quantum.qubo import cost_diagonal
 
     n, edges = job["n"], job["edges"]
     bqm = dimod.BinaryQuadraticModel("BINARY")
@@ -65,20 +64,22 @@ def _worker_qscale(job: dict[str, Any]) -> dict[str, Any]:
         bqm.add_linear(i, -1.0)
         bqm.add_linear(j, -1.0)
         bqm.add_quadratic(i, j, 2.0)
-    diag = cost_diagonal(bqm)
-    diag_np = diag.detach().cpu().numpy() if isinstance(diag, torch.Tensor) else np.asarray(diag)
-    # Independent check of qscale's diagonal: every entry up to n=22, 2^20 random entries beyond (cheap).
+    kwargs = {"backend": job["qscale_backend"]} if job.get("qscale_backend", "auto") != "auto" else {}
+    dtype = job.get("dtype", "complex128")
+    # the cost as a user's run builds it (level index streamed from the QUBO, or the float diagonal)
+    sim = QAOASimulator.from_bqm(bqm, state_copies=1, device=job["device"], dtype=dtype, **kwargs)
+    # Independent check of qscale's cost: every entry up to n=22, 2^20 random entries beyond (cheap).
     if n <= 22:
-        diag_dev = float(np.max(np.abs(diag_np - maxcut_diagonal(n, edges))))
+        diag_dev = float(np.max(np.abs(sim.diag - maxcut_diagonal(n, edges))))
     else:
         idx = np.random.default_rng(0).integers(0, 2**n, size=2**20, dtype=np.int64)
-        diag_dev = float(np.max(np.abs(diag_np[idx] - maxcut_energy(idx, edges))))
-    kwargs = {"backend": job["qscale_backend"]} if job.get("qscale_backend", "auto") != "auto" else {}
-    sim = QAOASimulator(diag, device=job["device"], dtype="complex128", **kwargs)
+        diag_dev = float(np.max(np.abs(sim.energies(idx) - maxcut_energy(idx, edges))))
     gammas = torch.tensor(job["gammas"], dtype=torch.float64)
     betas = torch.tensor(job["betas"], dtype=torch.float64)
 
     def evaluate() -> float:
+        if hasattr(sim, "forget_state"):  # a repeat must simulate again, not reuse the kept final state
+            sim.forget_state()
         with torch.no_grad():
             return float(sim.expectation(gammas, betas).reshape(-1)[0].item())  # .item() syncs the GPU
 
@@ -93,10 +94,12 @@ def _worker_qscale(job: dict[str, Any]) -> dict[str, Any]:
     else:
         threads = torch.get_num_threads()
     out = {
-        "backend": f"QAOASimulator(device={dev}, backend={backend}, phase_table={phase_table})",
+        "backend": f"QAOASimulator.from_bqm(device={dev}, backend={backend}, phase_table={phase_table})",
+        "dtype": dtype,
+        "cost_bytes": sim.cost_bytes(),
         "threads": threads,
         "diag_max_dev_vs_reference": diag_dev,
-        "timed": "sim.expectation(gammas, betas) incl. result to host; diagonal built before",
+        "timed": "sim.expectation(gammas, betas) incl. result to host; cost (level index or diagonal) built before",
     }
     if dev.startswith("cuda"):
         out["gpu"] = torch.cuda.get_device_name(0)
@@ -122,6 +125,7 @@ def _worker_qokit(job: dict[str, Any]) -> dict[str, Any]:
     openmp = lib.is_file() and b"libgomp" in lib.read_bytes()
     return {
         "backend": f"{name} ({type(sim).__name__}); available: {','.join(names)}",
+        "dtype": "complex128 (QOKit's CPU simulators have no single precision)",
         "c_backend_openmp": openmp,
         "threads": os.environ.get("OMP_NUM_THREADS") or f"OpenMP default ({os.cpu_count()})",
         "timed": "simulate_qaoa + get_expectation; diagonal passed in as costs",
@@ -149,7 +153,8 @@ def _worker_aer(job: dict[str, Any]) -> dict[str, Any]:
     terms = [("ZZ", [i, j], 0.5) for i, j in edges] + [("", [], -0.5 * len(edges))]
     qc.save_expectation_value(SparsePauliOp.from_sparse_list(terms, num_qubits=n), list(range(n)))
     threads = int(os.environ.get("BENCH_THREADS", "0"))  # 0 = Aer's default, all cores
-    sim = AerSimulator(method="statevector", precision="double", max_parallel_threads=threads)
+    precision = "single" if job.get("dtype") == "complex64" else "double"
+    sim = AerSimulator(method="statevector", precision=precision, max_parallel_threads=threads)
     tqc = transpile(qc, sim)
     binds = {**{g[k]: [job["gammas"][k]] for k in range(p)}, **{b[k]: [job["betas"][k]] for k in range(p)}}
 
@@ -159,7 +164,8 @@ def _worker_aer(job: dict[str, Any]) -> dict[str, Any]:
 
     times, value = time_call(evaluate, job["repeats"], job["warmup"])
     return {
-        "backend": 'AerSimulator(method="statevector", precision="double"), default fusion',
+        "backend": f'AerSimulator(method="statevector", precision="{precision}"), default fusion',
+        "dtype": "complex64" if precision == "single" else "complex128",
         "threads": threads or "Aer default (all cores)",
         "timed": "run(transpiled circuit, parameter_binds) + result(); transpile cached",
         "seconds": times,

@@ -891,3 +891,170 @@ def encode_levels(diag, lo, scale, idx, worst):
             e = abs(diag[x] - (lo + scale * v))
             w = max(w, e)
         worst[th] = w
+
+
+# ----------------------------------------------------------------------------------------------
+# integer costs streamed from the QUBO (no float diagonal), and streaming reductions over a state
+
+
+@njit(cache=True)
+def _chunk_tables(h, m, m1, a, Bm, ta, tb):
+    """For the high bits h of a chunk: fill ta/tb with the low-variable linear terms the set high bits
+    induce (split over the low m1 bits and the rest) and return the energy of the high bits alone."""
+    n = a.shape[0]
+    khigh = 0
+    ta[0] = 0
+    tb[0] = 0
+    m2 = m - m1
+    # linear terms of low variable j given h: sum over set high bits i of B[i, j]
+    for j in range(m1):
+        w = 0
+        for i in range(m, n):
+            if (h >> (i - m)) & 1:
+                w += Bm[i, j]
+        s = 1 << j
+        for y in range(s):
+            ta[s + y] = ta[y] + w
+    for j in range(m2):
+        w = 0
+        for i in range(m, n):
+            if (h >> (i - m)) & 1:
+                w += Bm[i, m1 + j]
+        s = 1 << j
+        for y in range(s):
+            tb[s + y] = tb[y] + w
+    for i in range(m, n):
+        if (h >> (i - m)) & 1:
+            khigh += a[i]
+            for k in range(m, i):
+                if (h >> (k - m)) & 1:
+                    khigh += Bm[i, k]
+    return khigh
+
+
+@njit(cache=True, parallel=True)
+def int_cost_scan(n, m, m1, a, Bm, klow, k0, idx, write, kmin, kmax, kargmin):
+    """Enumerate the integer energy K(x) = sum_i a_i x_i + sum_(i<j) B_ij x_i x_j of all 2^n states.
+
+    Chunk by chunk (2^m low bits each): K = klow[low] + (linear terms the set high bits induce on the
+    low bits, from two small tables) + (energy of the high bits). Per thread: min, max and first argmin;
+    with `write`, also idx[x] = K(x) - k0 (the level index).
+    """
+    chunks = 1 << (n - m)
+    nth = kmin.shape[0]
+    mask = (1 << m1) - 1
+    for th in prange(nth):
+        c0 = th * chunks // nth
+        c1 = (th + 1) * chunks // nth
+        ta = np.empty(1 << m1, dtype=np.int64)
+        tb = np.empty(1 << (m - m1), dtype=np.int64)
+        lo = np.iinfo(np.int64).max
+        hi = np.iinfo(np.int64).min
+        arg = -1
+        for h in range(c0, c1):
+            kh = _chunk_tables(h, m, m1, a, Bm, ta, tb)
+            base = h << m
+            clo = np.iinfo(np.int64).max
+            chi = np.iinfo(np.int64).min
+            for hb in range(1 << (m - m1)):  # rows of 2^m1 contiguous states: plain vectorizable loops
+                t = tb[hb] + kh
+                row = hb << m1
+                for lb in range(1 << m1):
+                    k = klow[row + lb] + ta[lb] + t
+                    clo = min(clo, k)
+                    chi = max(chi, k)
+                if write:
+                    dst = idx[base + row : base + row + (1 << m1)]
+                    for lb in range(1 << m1):
+                        dst[lb] = klow[row + lb] + ta[lb] + (t - k0)
+            if clo < lo:  # first argmin: only in the (rare) chunks that lower the minimum
+                lo = clo
+                for low in range(1 << m):
+                    if klow[low] + ta[low & mask] + tb[low >> m1] + kh == clo:
+                        arg = base + low
+                        break
+            hi = max(hi, chi)
+        kmin[th] = lo
+        kmax[th] = hi
+        kargmin[th] = arg
+
+
+@njit(cache=True, parallel=True)
+def block_masses(r, i, N, T, out):
+    """out[j] = sum of |amp|² over the block [j·T, (j+1)·T) of one planar state (float64 sums)."""
+    for j in prange(N // T):
+        acc = 0.0
+        for x in range(j * T, (j + 1) * T):
+            a = np.float64(r[x])
+            c = np.float64(i[x])
+            acc += a * a + c * c
+        out[j] = acc
+
+
+@njit(cache=True, parallel=True)
+def level_mass(r, i, N, mode, d, idx, target, fval, out):
+    """out[thread] = sum of |amp|² over the states whose level index is `target` (mode 2) or whose
+    cost equals `fval` (float diagonal)."""
+    nth = out.shape[0]
+    for th in prange(nth):
+        x0 = th * N // nth
+        x1 = (th + 1) * N // nth
+        acc = 0.0
+        for x in range(x0, x1):
+            hit = idx[x] == target if mode == 2 else d[x] == fval
+            if hit:
+                a = np.float64(r[x])
+                c = np.float64(i[x])
+                acc += a * a + c * c
+        out[th] = acc
+
+
+@njit(cache=True)
+def first_index(idx, target):
+    """The first x with idx[x] == target, or -1."""
+    for x in range(idx.shape[0]):
+        if idx[x] == target:
+            return x
+    return -1
+
+
+@njit(cache=True, parallel=True)
+def top_k_scan(r, i, N, k, out_idx, out_p):
+    """Per thread, the k most probable states of its contiguous share (ties: lower index first).
+
+    Each thread keeps its k best in a small array and replaces the current worst when a state beats
+    it; scanning in index order, an equal probability never displaces an earlier index.
+    """
+    nth = out_idx.shape[0]
+    for th in prange(nth):
+        x0 = th * N // nth
+        x1 = (th + 1) * N // nth
+        cnt = 0
+        worst = 0
+        for x in range(x0, x1):
+            a = np.float64(r[x])
+            c = np.float64(i[x])
+            pr = a * a + c * c
+            if cnt < k:
+                out_idx[th, cnt] = x
+                out_p[th, cnt] = pr
+                cnt += 1
+                if cnt == k:
+                    worst = 0
+                    for j in range(1, k):
+                        if out_p[th, j] < out_p[th, worst] or (
+                            out_p[th, j] == out_p[th, worst] and out_idx[th, j] > out_idx[th, worst]
+                        ):
+                            worst = j
+            elif pr > out_p[th, worst]:
+                out_idx[th, worst] = x
+                out_p[th, worst] = pr
+                worst = 0
+                for j in range(1, k):
+                    if out_p[th, j] < out_p[th, worst] or (
+                        out_p[th, j] == out_p[th, worst] and out_idx[th, j] > out_idx[th, worst]
+                    ):
+                        worst = j
+        for j in range(cnt, k):
+            out_idx[th, j] = -1
+            out_p[th, j] = -1.0

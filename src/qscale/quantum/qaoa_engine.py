@@ -7,6 +7,10 @@ character = qubit 0).
 Two backends compute the same thing:
 * "numba" (CPU): cache-blocked in-place kernels in `_kernels.py`; the phase uses a per-layer table
   when the diagonal takes few equally spaced values (integer costs), else a vectorizable sin/cos.
+  Memory: one planar state (plus a second for gradients) and the cost as a 1- or 2-byte level index
+  when it is integer (built from the QUBO without a float diagonal by `from_bqm`), else the float64
+  diagonal. The last final state is kept, so expectation, sampling, top-k and the probability of the
+  optimum at the same angles cost one simulation and streaming passes, with no state-sized temporaries.
 * "torch" (CUDA, also runs on CPU): the mixer on groups of k qubits as one dense 2^k x 2^k matmul with
   the Kronecker product of RX gates, the phase as an elementwise multiply; differentiable by autograd.
 Gradients use the adjoint method on either backend (two state vectors, whatever the depth p).
@@ -25,17 +29,15 @@ from qscale.errors import QscaleUserError
 from qscale.quantum import _kernels as kern
 from qscale.quantum.device import real_dtype, resolve_device, resolve_dtype
 from qscale.quantum.memory import check_memory
+from qscale.quantum.qubo import LevelEncoding
+
+__all__ = ["LevelEncoding", "QAOASimulator", "TopK", "integer_levels"]
 
 _VEC_PAD = 24  # elements between the real and imaginary planes (avoids cache-set aliasing)
 _ROW_PAD = 8  # elements between gathered rows in the high-pass buffer
-
-
-@dataclass(frozen=True)
-class LevelEncoding:
-    """The diagonal as small integers: diag[x] == values[index[x]] (to rounding)."""
-
-    index: np.ndarray  # uint8 or uint16, length 2^n
-    values: np.ndarray  # float64, the cost of each level (equally spaced)
+_SAMPLE_BLOCK = 1 << 14  # amplitudes per block of the streamed cumulative sum used for sampling
+#: Resident memory besides states and cost (interpreter, torch, numba, kernel buffers), for the guard.
+OVERHEAD_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class QAOASimulator:
 
     def __init__(
         self,
-        diag: np.ndarray | torch.Tensor,
+        diag: np.ndarray | torch.Tensor | LevelEncoding,
         device: str | torch.device = "auto",
         dtype: str | torch.dtype = "complex128",
         backend: str = "auto",
@@ -126,14 +128,22 @@ class QAOASimulator:
         torch_group: int | None = None,
         phase_table: bool = True,
     ) -> None:
-        d = diag.detach().cpu().numpy() if isinstance(diag, torch.Tensor) else np.asarray(diag)
-        if d.ndim != 1 or d.size < 2 or d.size & (d.size - 1):
-            raise QscaleUserError(f"cost diagonal must be a 1-D array of length 2^n (n >= 1), got shape {d.shape}")
-        self.diag = np.ascontiguousarray(d, dtype=np.float64)
-        if not np.all(np.isfinite(self.diag)):
-            raise QscaleUserError("cost diagonal contains non-finite values")
-        self.n_qubits = int(self.diag.size).bit_length() - 1
-        self.dim = self.diag.size
+        given = diag if isinstance(diag, LevelEncoding) else None
+        if given is not None:
+            size = given.index.size
+            if given.index.ndim != 1 or size < 2 or size & (size - 1):
+                raise QscaleUserError(f"level index must have length 2^n (n >= 1), got {given.index.shape}")
+            self._diag: np.ndarray | None = None
+        else:
+            d = diag.detach().cpu().numpy() if isinstance(diag, torch.Tensor) else np.asarray(diag)
+            if d.ndim != 1 or d.size < 2 or d.size & (d.size - 1):
+                raise QscaleUserError(f"cost diagonal must be a 1-D array of length 2^n (n >= 1), got shape {d.shape}")
+            self._diag = np.ascontiguousarray(d, dtype=np.float64)
+            if not np.all(np.isfinite(self._diag)):
+                raise QscaleUserError("cost diagonal contains non-finite values")
+            size = self._diag.size
+        self.n_qubits = int(size).bit_length() - 1
+        self.dim = int(size)
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype)
         self.real_dtype = real_dtype(self.dtype)
@@ -144,32 +154,128 @@ class QAOASimulator:
         if backend == "numba" and self.device.type != "cpu":
             raise QscaleUserError("the numba backend runs on the CPU only; use backend='torch' on CUDA")
         self.backend = backend
-        check_memory(
-            self.n_qubits, 1, self.dtype, self.device, copies=2 if backend == "numba" else 3, what="QAOA state vectors"
-        )
+        if backend == "torch":
+            check_memory(self.n_qubits, 1, self.dtype, self.device, copies=3, what="QAOA state vectors")
         n = self.n_qubits
         self._np_real = np.float64 if self.real_dtype == torch.float64 else np.float32
         self._G = min(n, max(1, int(low_qubits)))
         self._groups = _split_groups(self._G, n, max(1, int(group_qubits)))
         self._lanes = max(8, int(lanes))
-        self._dmax = float(np.max(np.abs(self.diag)))
-        self.levels = integer_levels(self.diag) if (backend == "numba" and phase_table) else None
+        table = backend == "numba" and phase_table
+        if given is not None and not table:  # the float kernels and torch need the diagonal itself
+            self._diag = given.values[given.index]
+        self.levels = given if (given is not None and table) else integer_levels(self._diag) if table else None
+        self._dmax = float(np.max(np.abs(self.levels.values if self.levels is not None else self._diag)))
+        self._kdiag = self._diag if self._diag is not None else np.zeros(1)
+        self._range: tuple[float, float, int] | None = None
+        self._state_key: tuple | None = None
+        #: seconds of the classical enumeration of every energy (set by from_bqm's streamed pass, else by cost_range)
+        self.enumeration_seconds: float | None = None
         self._torch_group = int(torch_group) if torch_group else (4 if self.device.type == "cpu" else 5)
         self._ws: dict[tuple[int, int], np.ndarray] = {}
         self._tdiag: torch.Tensor | None = None
 
     @classmethod
-    def from_bqm(cls, bqm, **kwargs) -> QAOASimulator:
-        """Simulator for a dimod BQM; refuses (naming the bytes) before building a diagonal that cannot fit."""
-        from qscale.quantum.qubo import cost_diagonal
+    def footprint(cls, bqm, state_copies: int = 2, **kwargs) -> tuple[int, str, object]:
+        """Peak bytes `from_bqm` would hold for this BQM (states + cost + OVERHEAD_BYTES), what the cost
+        will be ("uint8 level index", "uint16 level index" or "float64 diagonal") and the integer model
+        (None for a float cost). Looks at the coefficients only: allocates nothing."""
+        from qscale.quantum.memory import statevector_bytes
+        from qscale.quantum.qubo import integer_cost
 
         n = bqm.num_variables
         if n < 1:
             raise QscaleUserError("the BQM has no variables")
         dev = resolve_device(kwargs.get("device", "auto"))
         dt = resolve_dtype(kwargs.get("dtype", "complex128"))
-        check_memory(n, 1, dt, dev, copies=3, what="QAOA state vectors and cost diagonal")
+        backend = kwargs.get("backend", "auto")
+        table = (backend == "numba" or (backend == "auto" and dev.type == "cpu")) and kwargs.get("phase_table", True)
+        icost = integer_cost(bqm) if table and n <= 60 else None
+        bound = icost.level_bound() if icost is not None else None
+        if bound is None or bound > 65536:
+            per_state, what = 8, "float64 diagonal"
+        else:
+            per_state, what = (1, "uint8 level index") if bound <= 256 else (2, "uint16 level index")
+        if not table:  # torch: three states (forward, adjoint) and the float64 diagonal
+            state_copies = max(state_copies, 3)
+        states = statevector_bytes(n, 1, dt, state_copies) if n <= 60 else state_copies * 2.0**n * 16
+        return int(states + per_state * 2.0**n + OVERHEAD_BYTES), what, icost
+
+    @classmethod
+    def from_bqm(cls, bqm, state_copies: int = 2, **kwargs) -> QAOASimulator:
+        """Simulator for a dimod BQM, with the smallest cost representation that is exact.
+
+        Integer costs (MaxCut, any QUBO whose coefficients share a step) become a 1- or 2-byte level
+        index computed chunk by chunk from the QUBO, never a float diagonal; other costs get the float64
+        diagonal. Before building anything the whole footprint (`footprint`: `state_copies` states, 1
+        to evaluate and sample, 2 for adjoint gradients, 3 on torch; the cost; OVERHEAD_BYTES) is
+        checked against free memory, and a request that cannot fit is refused naming the bytes.
+        """
+        import time
+
+        from qscale.quantum.memory import available_bytes, format_bytes
+        from qscale.quantum.qubo import cost_diagonal, stream_levels
+
+        need, what, icost = cls.footprint(bqm, state_copies, **kwargs)
+        dev = resolve_device(kwargs.get("device", "auto"))
+        have = available_bytes(dev)
+        if need > have:
+            n = bqm.num_variables
+            dt = str(resolve_dtype(kwargs.get("dtype", "complex128"))).replace("torch.", "")
+            raise QscaleUserError(
+                f"QAOA on {n} qubits ({dt}, {state_copies} state(s) + {what}) needs {need} bytes "
+                f"({format_bytes(need)}) but only {format_bytes(have)} is available on {dev}"
+            )
+        if icost is not None:
+            t0 = time.perf_counter()
+            streamed = stream_levels(icost)
+            if streamed is not None:
+                enc, argmin = streamed
+                sim = cls(enc, **kwargs)
+                sim._range = (float(enc.values[0]), float(enc.values[-1]), argmin)
+                sim.enumeration_seconds = time.perf_counter() - t0
+                return sim
         return cls(cost_diagonal(bqm), **kwargs)
+
+    @property
+    def diag(self) -> np.ndarray:
+        """The float64 cost of every basis state (materialised from the level index when the simulator was
+        built from one: 8 bytes per state, so for small n or the torch backend only)."""
+        if self._diag is not None:
+            return self._diag
+        assert self.levels is not None
+        return self.levels.values[self.levels.index]
+
+    def cost_bytes(self) -> int:
+        """Bytes held for the cost (level index or float diagonal)."""
+        if self._diag is not None:
+            return int(self._diag.nbytes) + (int(self.levels.index.nbytes) if self.levels is not None else 0)
+        assert self.levels is not None
+        return int(self.levels.index.nbytes)
+
+    def energies(self, indices) -> np.ndarray:
+        """Cost of the given basis indices (float64)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        if self._diag is not None:
+            return self._diag[idx]
+        assert self.levels is not None
+        return self.levels.values[self.levels.index[idx]]
+
+    def cost_range(self) -> tuple[float, float, int]:
+        """(minimum, maximum, first index of the minimum) of the cost: the exact classical optimum."""
+        if self._range is None:
+            import time
+
+            t0 = time.perf_counter()
+            if self.levels is not None:  # both encoders put the minimum at level 0 and the maximum at the top
+                arg = int(kern.first_index(self.levels.index, 0))
+                self._range = (float(self.levels.values[0]), float(self.levels.values[-1]), arg)
+            else:
+                arg = int(np.argmin(self._diag))
+                self._range = (float(self._diag[arg]), float(np.max(self._diag)), arg)
+            if self.enumeration_seconds is None:
+                self.enumeration_seconds = time.perf_counter() - t0
+        return self._range
 
     # ------------------------------------------------------------------------------------------
     # public API
@@ -179,8 +285,8 @@ class QAOASimulator:
         if self.backend == "torch":
             return self._torch_forward(*self._torch_angles(gammas, betas))
         g, b, _ = _as_angles(gammas, betas)
-        self._check_batch(g.shape[0], 2)
-        sv, _ = self._numba_forward(g, b, energy=False)
+        sv, _ = self._forward_cached(g, b, energy=False)
+        self._check_batch(g.shape[0], 1)
         out = np.empty((g.shape[0], self.dim), dtype=np.complex128 if self._np_real is np.float64 else np.complex64)
         out.real = sv[:, 0, : self.dim]
         out.imag = sv[:, 1, : self.dim]
@@ -192,8 +298,8 @@ class QAOASimulator:
             psi = self._torch_forward(*self._torch_angles(gammas, betas))
             return psi.real**2 + psi.imag**2
         g, b, _ = _as_angles(gammas, betas)
-        self._check_batch(g.shape[0], 2)
-        sv, _ = self._numba_forward(g, b, energy=False)
+        sv, _ = self._forward_cached(g, b, energy=False)
+        self._check_batch(g.shape[0], 1)
         re, im = sv[:, 0, : self.dim], sv[:, 1, : self.dim]
         return torch.from_numpy(re * re + im * im)
 
@@ -209,8 +315,7 @@ class QAOASimulator:
             bt = betas if isinstance(betas, torch.Tensor) else torch.as_tensor(betas, dtype=torch.float64)
             return _AdjointExpectation.apply(gt, bt, self)
         g, b, _ = _as_angles(gammas, betas)
-        self._check_batch(g.shape[0], 1)
-        _, e = self._numba_forward(g, b, energy=True)
+        _, e = self._forward_cached(g, b, energy=True)
         return torch.from_numpy(e)
 
     def expectation_and_grad(self, gammas, betas) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -218,58 +323,135 @@ class QAOASimulator:
         g, b, _ = _as_angles(gammas, betas)
         if self.backend == "torch":
             return self._torch_adjoint(g, b)
-        self._check_batch(g.shape[0], 2)
         return self._numba_adjoint(g, b)
 
     def top_k(self, gammas, betas, k: int) -> TopK:
-        """The k most probable states of one angle set (ties: lower index first)."""
-        p = self._single_probs(gammas, betas)
+        """The k most probable states of one angle set (ties: lower index first), by one streaming scan."""
         k = max(0, min(int(k), self.dim))
         if k == 0:
             empty = np.empty(0)
             return TopK([], empty.astype(np.int64), empty, empty)
-        cand = np.argpartition(-p, k - 1)[:k] if k < self.dim else np.arange(self.dim)
-        cand = cand[np.lexsort((cand, -p[cand]))]
+        if self.backend == "torch":
+            p = self._single_probs(gammas, betas)
+            cand = np.argpartition(-p, k - 1)[:k] if k < self.dim else np.arange(self.dim)
+            probs = p[cand]
+        else:
+            sv = self._single_state(gammas, betas)
+            nth = get_num_threads()
+            idx = np.empty((nth, k), dtype=np.int64)
+            pr = np.empty((nth, k))
+            kern.top_k_scan(sv[0], sv[1], self.dim, k, idx, pr)
+            keep = idx.ravel() >= 0
+            cand, probs = idx.ravel()[keep], pr.ravel()[keep]
+        order = np.lexsort((cand, -probs))[:k]
+        cand, probs = cand[order].astype(np.int64), probs[order]
         return TopK(
             bitstrings=[format(int(i), f"0{self.n_qubits}b") for i in cand],
-            indices=cand.astype(np.int64),
-            probabilities=p[cand],
-            energies=self.diag[cand],
+            indices=cand,
+            probabilities=probs,
+            energies=self.energies(cand),
         )
 
     def sample(self, gammas, betas, shots: int, seed: int | np.random.Generator | None = None) -> np.ndarray:
-        """`shots` basis indices drawn from one angle set's distribution; reproducible with a seed."""
+        """`shots` basis indices drawn from one angle set's distribution; reproducible with a seed.
+
+        Inverse-CDF sampling on a streamed cumulative sum: block masses first, then the running sum
+        inside only the blocks that were drawn, so no probability array the size of the state exists.
+        """
         if shots < 0:
             raise QscaleUserError(f"shots must be >= 0, got {shots}")
-        p = self._single_probs(gammas, betas)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        cdf = np.cumsum(p)
-        u = rng.random(int(shots)) * cdf[-1]
-        return np.minimum(np.searchsorted(cdf, u, side="right"), self.dim - 1).astype(np.int64)
+        if self.backend == "torch":
+            cdf = np.cumsum(self._single_probs(gammas, betas))
+            u = rng.random(int(shots)) * cdf[-1]
+            return np.minimum(np.searchsorted(cdf, u, side="right"), self.dim - 1).astype(np.int64)
+        sv = self._single_state(gammas, betas)
+        T = min(self.dim, _SAMPLE_BLOCK)
+        masses = np.empty(self.dim // T)
+        kern.block_masses(sv[0], sv[1], self.dim, T, masses)
+        cum = np.cumsum(masses)
+        u = rng.random(int(shots)) * cum[-1]
+        blocks = np.minimum(np.searchsorted(cum, u, side="right"), cum.size - 1)
+        out = np.empty(int(shots), dtype=np.int64)
+        order = np.argsort(blocks, kind="stable")
+        starts = np.flatnonzero(np.diff(blocks[order], prepend=-1))
+        for a, z in zip(starts, [*starts[1:], order.size], strict=True):
+            sel = order[a:z]
+            j = int(blocks[sel[0]])
+            re = sv[0, j * T : (j + 1) * T].astype(np.float64)
+            im = sv[1, j * T : (j + 1) * T].astype(np.float64)
+            local = (cum[j - 1] if j else 0.0) + np.cumsum(re * re + im * im)
+            out[sel] = j * T + np.minimum(np.searchsorted(local, u[sel], side="right"), T - 1)
+        return out
+
+    def probability_of_optimum(self, gammas, betas) -> float:
+        """Probability that one angle set's state measures a state of minimum cost (a streaming pass)."""
+        lo, _, _ = self.cost_range()
+        if self.backend == "torch":
+            p = self._single_probs(gammas, betas)
+            return float(p[self.diag == lo].sum())
+        sv = self._single_state(gammas, betas)
+        out = np.zeros(get_num_threads())
+        mode, idx = (2, self.levels.index) if self.levels is not None else (1, np.zeros(1, dtype=np.uint8))
+        kern.level_mass(sv[0], sv[1], self.dim, mode, self._kdiag, idx, 0, lo, out)
+        return float(out.sum())
+
+    def forget_state(self) -> None:
+        """Make the next call simulate again even at the same angles (buffers are kept): for timing."""
+        self._state_key = None
 
     def clear_workspace(self) -> None:
         """Free the reused state buffers (they are kept between calls to avoid page-fault costs)."""
         self._ws.clear()
+        self._state_key = None
 
     # ------------------------------------------------------------------------------------------
     # helpers
 
-    def _single_probs(self, gammas, betas) -> np.ndarray:
+    def _single_angles(self, gammas, betas) -> tuple[np.ndarray, np.ndarray]:
         g, b, _ = _as_angles(gammas, betas)
         if g.shape[0] != 1:
             raise QscaleUserError("top_k and sample take one angle set: gammas/betas of shape (p,) or (1, p)")
+        return g, b
+
+    def _single_probs(self, gammas, betas) -> np.ndarray:
+        g, b = self._single_angles(gammas, betas)
         return self.probabilities(g, b)[0].detach().cpu().numpy().astype(np.float64)
+
+    def _single_state(self, gammas, betas) -> np.ndarray:
+        """The planar final state (2, 2^n + pad) of one angle set, from the cache when it holds it."""
+        g, b = self._single_angles(gammas, betas)
+        sv, _ = self._forward_cached(g, b, energy=False)
+        return sv[0]
+
+    def _forward_cached(self, g: np.ndarray, b: np.ndarray, energy: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """The forward pass, or the kept final state when the angles are the last ones run (then the
+        energy is one read pass instead of a whole simulation)."""
+        key = (g.shape, g.tobytes(), b.tobytes())
+        sv = self._ws.get((g.shape[0], 0))
+        if sv is None or key != self._state_key:
+            return self._numba_forward(g, b, energy)
+        if not energy:
+            return sv, None
+        out = np.zeros((get_num_threads(), g.shape[0]))
+        mode, idx, _, _, vals, _ = self._phase_args(np.zeros(g.shape[0]), np.ones(g.shape[0], dtype=complex), -1.0)
+        kern.energy_pass(sv, self.dim, mode, self._kdiag, idx, vals, out)
+        return sv, out.sum(axis=0)
 
     def _check_batch(self, batch: int, copies: int) -> None:
         check_memory(self.n_qubits, batch, self.dtype, self.device, copies=copies, what="QAOA state vectors")
 
     def _workspace(self, batch: int, slot: int) -> np.ndarray:
-        """Reused planar buffers (B, 2, 2^n + pad): first-touch page faults cost more than the math."""
+        """Reused planar buffers (B, 2, 2^n + pad): first-touch page faults cost more than the math.
+        The memory guard runs here, where a new buffer is allocated (after any old one is freed)."""
         key = (batch, slot)
         ws = self._ws.get(key)
         if ws is None:
             for old in [k for k in self._ws if k[1] == slot]:
                 del self._ws[old]
+            if slot == 0:
+                self._state_key = None
+            self._check_batch(batch, 1)
             ws = np.empty((batch, 2, self.dim + _VEC_PAD), dtype=self._np_real)
             self._ws[key] = ws
         return ws
@@ -290,6 +472,7 @@ class QAOASimulator:
         B, p = g.shape
         n, N = self.n_qubits, self.dim
         sv = self._workspace(B, 0)
+        self._state_key = None
         out = np.zeros((get_num_threads(), B))
         amp0 = 1.0 / math.sqrt(N)
         if p == 0:
@@ -305,7 +488,7 @@ class QAOASimulator:
                 k.astype(self._np_real),
                 swap,
                 mode,
-                self.diag,
+                self._kdiag,
                 idx,
                 np.ascontiguousarray(g[:, layer]),
                 np.ascontiguousarray(sigma.real),
@@ -331,7 +514,7 @@ class QAOASimulator:
                     k.astype(self._np_real),
                     swap,
                     mode,
-                    self.diag,
+                    self._kdiag,
                     idx,
                     energy and last and gi == len(self._groups) - 1,
                     vals,
@@ -339,18 +522,20 @@ class QAOASimulator:
                 )
         if energy and p == 0:
             mode, idx, _, _, vals, _ = self._phase_args(np.zeros(B), np.ones(B, dtype=complex), -1.0)
-            kern.energy_pass(sv, N, mode, self.diag, idx, vals, out)
+            kern.energy_pass(sv, N, mode, self._kdiag, idx, vals, out)
+        self._state_key = (g.shape, g.tobytes(), b.tobytes())
         return sv, (out.sum(axis=0) if energy else None)
 
     def _numba_adjoint(self, g: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         B, p = g.shape
         N = self.dim
         psi, _ = self._numba_forward(g, b, energy=False)
+        self._state_key = None  # psi is rotated back in place below
         lam = self._workspace(B, 1)
         nth = get_num_threads()
         out = np.zeros((nth, B))
         mode, idx, _, _, vals, _ = self._phase_args(np.zeros(B), np.ones(B, dtype=complex), -1.0)
-        kern.apply_cost(psi, lam, N, mode, self.diag, idx, vals, out)
+        kern.apply_cost(psi, lam, N, mode, self._kdiag, idx, vals, out)
         energy = out.sum(axis=0)
         dg = np.zeros((B, p))
         db = np.zeros((B, p))
@@ -370,7 +555,7 @@ class QAOASimulator:
                 c,
                 s,
                 mode,
-                self.diag,
+                self._kdiag,
                 idx,
                 vals,
                 np.ascontiguousarray(g[:, layer]),

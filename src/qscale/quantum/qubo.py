@@ -7,19 +7,55 @@ a BINARY x = 1 is |1>, a SPIN s = 1 - 2x. The diagonal holds the full BQM energy
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import dimod
 import numpy as np
 import torch
+from numba import get_num_threads
 
 from qscale.errors import QscaleUserError
+from qscale.quantum import _kernels as kern
 from qscale.quantum._kernels import diag_extend
 from qscale.quantum.memory import check_memory
 
 _LOW_BITS = 12  # the doubling splits each new variable's terms into low-bit and high-bit tables
+_CHUNK_BITS = 16  # low bits of one chunk when an integer cost is streamed from the QUBO
+MAX_LEVELS = 65536  # a level index wider than uint16 is no smaller than a float32 diagonal
+
+
+@dataclass(frozen=True)
+class LevelEncoding:
+    """The diagonal as small integers: diag[x] == values[index[x]] (to rounding)."""
+
+    index: np.ndarray  # uint8 or uint16, length 2^n
+    values: np.ndarray  # float64, the cost of each level (equally spaced)
+
+
+@dataclass(frozen=True)
+class IntegerCost:
+    """A BQM whose energy is offset + scale·K(x) with K(x) = Σ a_i x_i + Σ_(i<j) B_ij x_i x_j in integers
+    (x = qubit bits, qubit order). Lets the level index of every state be computed exactly, chunk by
+    chunk, without a float diagonal."""
+
+    offset: float
+    scale: float
+    linear: np.ndarray  # int64 (n,)
+    coupling: np.ndarray  # int64 (n, n), symmetric, zero diagonal
+
+    @property
+    def n(self) -> int:
+        return int(self.linear.size)
+
+    def level_bound(self) -> int:
+        """An upper bound on the number of distinct levels (from the coefficients alone, no enumeration)."""
+        pos = int(np.clip(self.linear, 0, None).sum() + np.clip(np.triu(self.coupling, 1), 0, None).sum())
+        neg = int(np.clip(self.linear, None, 0).sum() + np.clip(np.triu(self.coupling, 1), None, 0).sum())
+        return pos - neg + 1
 
 
 def variable_order(bqm: dimod.BinaryQuadraticModel) -> list[Hashable]:
@@ -92,6 +128,89 @@ def cost_diagonal(
         g_hi = _partial_sums(0.0, [lower.get(j, 0.0) for j in range(m, q)], dtype)
         diag_extend(out, q, g_lo, g_hi, m)
     return out
+
+
+def integer_cost(bqm: dimod.BinaryQuadraticModel, order: Sequence[Hashable] | None = None) -> IntegerCost | None:
+    """The BQM as offset + scale·(integer polynomial), or None when its coefficients share no common step.
+
+    The step is the float gcd of the coefficients; the model is accepted only when rebuilding every
+    coefficient from it errs, summed over all terms, by at most 64 ulps of the largest energy, the same
+    tolerance `integer_levels` applies entry by entry to a materialised diagonal.
+    """
+    order = variable_order(bqm) if order is None else _check_order(bqm, order)
+    n = len(order)
+    offset, linear, adj = _binary_terms(bqm)
+    pos = {v: q for q, v in enumerate(order)}
+    lin = np.array([float(linear[v]) for v in order], dtype=np.float64)
+    quad = np.zeros((n, n), dtype=np.float64)
+    for v in order:
+        for u, bias in adj[v].items():
+            quad[pos[v], pos[u]] = float(bias)
+    coeffs = np.concatenate([lin, quad[np.triu_indices(n, 1)]])
+    nz = np.unique(np.abs(coeffs[coeffs != 0.0]))
+    if not np.all(np.isfinite(coeffs)) or not math.isfinite(offset):
+        return None
+    if nz.size == 0:
+        return IntegerCost(offset, 1.0, np.zeros(n, np.int64), np.zeros((n, n), np.int64))
+    tol = float(nz[-1]) * 1e-9
+    g = float(nz[0])
+    for v in nz[1:]:
+        x, y = float(v), g
+        while y > tol:
+            x, y = y, math.fmod(x, y)
+        g = x
+    if g <= tol:
+        return None
+    ints = np.rint(coeffs / g)
+    if np.abs(ints).sum() > 2.0**40:
+        return None
+    size = max(abs(offset) + float(np.abs(coeffs).sum()), 1e-300)
+    if float(np.abs(coeffs - ints * g).sum()) > 64 * np.finfo(np.float64).eps * size:
+        return None
+    a = np.rint(lin / g).astype(np.int64)
+    B = np.rint(quad / g).astype(np.int64)
+    return IntegerCost(float(offset), g, a, B)
+
+
+def stream_levels(cost: IntegerCost, max_levels: int = MAX_LEVELS) -> tuple[LevelEncoding, int] | None:
+    """The level index of every state and the first optimal state, enumerated from the integer model chunk
+    by chunk: memory is the index alone (1 or 2 bytes per state), no float diagonal. One pass when the
+    coefficient bound on the span fits `max_levels`, else a range pass first. None when the energies
+    span more than `max_levels` levels."""
+    n = cost.n
+    m = min(n, _CHUNK_BITS)
+    m1 = m // 2
+    klow = np.zeros(1 << m, dtype=np.int64)
+    for q in range(m):  # doubling over the low variables: K restricted to them
+        w = cost.coupling[q, :q]
+        bits = (np.arange(1 << q)[:, None] >> np.arange(q)[None, :]) & 1 if q else np.zeros((1, 0), np.int64)
+        klow[1 << q : 2 << q] = klow[: 1 << q] + cost.linear[q] + bits @ w
+    nth = get_num_threads()
+    kmin, kmax, karg = np.zeros(nth, np.int64), np.zeros(nth, np.int64), np.zeros(nth, np.int64)
+    bound = cost.level_bound()
+    k0 = int(np.clip(cost.linear, None, 0).sum() + np.clip(np.triu(cost.coupling, 1), None, 0).sum())
+    index = None
+    if bound <= max_levels:  # one pass: index relative to the lower bound, then shifted to the minimum
+        check_memory(n, 1, torch.uint8 if bound <= 256 else torch.int16, torch.device("cpu"), 1, "cost level index")
+        index = np.empty(1 << n, dtype=np.uint8 if bound <= 256 else np.uint16)
+        kern.int_cost_scan(n, m, m1, cost.linear, cost.coupling, klow, k0, index, True, kmin, kmax, karg)
+    else:  # range first: the bound is loose and the true span may still fit
+        dummy = np.zeros(1, np.uint8)
+        kern.int_cost_scan(n, m, m1, cost.linear, cost.coupling, klow, 0, dummy, False, kmin, kmax, karg)
+    live = karg >= 0  # threads that had no chunk report -1
+    lo, hi = int(kmin[live].min()), int(kmax[live].max())
+    levels = hi - lo + 1
+    if levels > max_levels:
+        return None
+    argmin = int(karg[live][kmin[live] == lo].min())
+    if index is None:
+        check_memory(n, 1, torch.uint8 if levels <= 256 else torch.int16, torch.device("cpu"), 1, "cost level index")
+        index = np.empty(1 << n, dtype=np.uint8 if levels <= 256 else np.uint16)
+        kern.int_cost_scan(n, m, m1, cost.linear, cost.coupling, klow, lo, index, True, kmin, kmax, karg)
+    elif lo > k0:
+        np.subtract(index, index.dtype.type(lo - k0), out=index)
+    values = cost.offset + cost.scale * np.arange(lo, hi + 1, dtype=np.float64)
+    return LevelEncoding(index=index, values=values), argmin
 
 
 def _partial_sums(first: float, weights: list[float], dtype: np.dtype) -> np.ndarray:

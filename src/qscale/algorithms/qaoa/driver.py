@@ -19,11 +19,9 @@ from scipy.optimize import minimize
 from qscale.algorithms.qaoa.problems import Problem, approximation_ratio
 from qscale.errors import QscaleUserError
 from qscale.io import Result
-from qscale.quantum.device import resolve_device
 from qscale.quantum.executor import Executor
-from qscale.quantum.memory import check_memory
 from qscale.quantum.qaoa_engine import QAOASimulator
-from qscale.quantum.qubo import cost_diagonal, variable_order
+from qscale.quantum.qubo import variable_order
 
 MAX_P = 64
 
@@ -153,18 +151,25 @@ def optimize_angles(
     return best, ladder
 
 
-def classical_baselines(problem: Problem, diag: np.ndarray | None, seed: int, reads: int = 100) -> dict:
-    """Best classical answers on the same BQM: exact enumeration, simulated annealing, steepest descent."""
+def classical_baselines(problem: Problem, sim: QAOASimulator | None, seed: int, reads: int = 100) -> dict:
+    """Best classical answers on the same BQM: exact enumeration, simulated annealing, steepest descent.
+
+    The exact optimum is the simulator's enumeration of every energy: streamed from the QUBO in integer
+    chunks when the cost is integer (nothing stored beyond the level index), else the argmin of the
+    float diagonal.
+    """
     from dwave.samplers import SimulatedAnnealingSampler, SteepestDescentSolver
 
     out: dict = {}
-    if diag is not None:
-        t0 = time.perf_counter()
-        idx = int(np.argmin(diag))
+    if sim is not None:
+        e_min, _, idx = sim.cost_range()
+        streamed = sim.levels is not None and sim._diag is None
         out["exact"] = {
-            "energy": float(diag[idx]),
-            "method": "exhaustive enumeration of the cost diagonal (classical)",
-            "seconds": time.perf_counter() - t0,
+            "energy": e_min,
+            "index": idx,
+            "method": "exhaustive enumeration of all 2^n energies (classical), "
+            + ("streamed from the QUBO in integer chunks" if streamed else "argmin of the cost diagonal"),
+            "seconds": sim.enumeration_seconds,
             "kind": "measured",
         }
     for name, sampler, kwargs in (
@@ -286,22 +291,9 @@ def run_qaoa(
         from qscale.algorithms.qaoa.backend import QaoaOnBackend
 
         on_backend = QaoaOnBackend(executor, n, shots, seed)
-    torch_device = resolve_device(device)
-    check_memory(
-        n,
-        1,
-        torch.complex128 if dtype == "complex128" else torch.complex64,
-        torch_device,
-        copies=3,
-        what="QAOA state vector, adjoint vector and cost diagonal",
-    )
-    t_start = time.perf_counter()
-    diag = cost_diagonal(problem.bqm)
-    sim = QAOASimulator(diag, device=device, dtype=dtype)
-    e_min, e_max = float(diag.min()), float(diag.max())
-
     guaranteed = None
     ladder: list[AngleResult] = []
+    # angles that need no simulation are checked first, so a bad request fails before any big allocation
     if mode == "given":
         if gammas is None or betas is None or len(gammas) != p or len(betas) != p:
             raise QscaleUserError(f"--gammas and --betas must each give exactly p={p} comma-separated angles")
@@ -312,19 +304,24 @@ def run_qaoa(
             raise QscaleUserError("--fixed-angles needs MaxCut on a regular graph (--graph regular:D)")
         g, b, guaranteed = fixed_angles(problem.regular_degree, p)
         evaluations = 1
-    elif mode == "optimize":
+    elif mode != "optimize":
+        raise QscaleUserError(f"unknown angle mode {mode!r}")
+    t_start = time.perf_counter()
+    # one state to evaluate and sample; the adjoint gradients of optimisation need a second
+    sim = QAOASimulator.from_bqm(problem.bqm, state_copies=2 if mode == "optimize" else 1, device=device, dtype=dtype)
+    e_min, e_max, _ = sim.cost_range()
+    if mode == "optimize":
         best, ladder = optimize_angles(sim, p, restarts, seed, scale=_angle_scale(problem.bqm), optimizer=optimizer)
         g, b = best.gammas, best.betas
         evaluations = sum(r.evaluations for r in ladder)
-    else:
-        raise QscaleUserError(f"unknown angle mode {mode!r}")
 
+    if sim.backend == "numba":
+        sim.clear_workspace()  # the optimiser's adjoint vector is not needed any more
     expectation = float(np.ravel(sim.expectation(g, b).detach().cpu().numpy())[0])
-    samples = np.ravel(np.asarray(sim.sample(g, b, shots, seed)))
-    sample_energies = diag[samples]
+    samples = np.ravel(np.asarray(sim.sample(g, b, shots, seed)))  # the final state is kept: no second run
+    sample_energies = sim.energies(samples)
     best_idx = int(samples[int(np.argmin(sample_energies))])
-    probs = sim.probabilities(g, b).reshape(-1)
-    p_opt = float(probs[torch.from_numpy(diag == e_min).to(probs.device)].sum())
+    p_opt = sim.probability_of_optimum(g, b)
     seconds = time.perf_counter() - t_start
 
     order = variable_order(problem.bqm)
@@ -337,7 +334,7 @@ def run_qaoa(
         "betas": b,
         "expectation": expectation,
         "best_bitstring": _bitstring(best_idx, n),
-        "best_energy": float(diag[best_idx]),
+        "best_energy": float(sample_energies.min()),
         "best_sample": {str(v): int((best_idx >> q) & 1) for q, v in enumerate(order)},
         "optimal_energy": e_min,
         "approximation_ratio": approximation_ratio(expectation, e_min, e_max),
@@ -369,7 +366,7 @@ def run_qaoa(
     result["quantum_resources"] = resources
     result["projected_qpu"] = project_qpu(resources)
     if baselines:
-        result["classical_baselines"] = classical_baselines(problem, diag, seed)
-    if on_backend is not None:
-        on_backend.apply(result, problem.bqm, diag, g, b)
+        result["classical_baselines"] = classical_baselines(problem, sim, seed)
+    if on_backend is not None:  # backends run small circuits: the float diagonal is cheap there
+        on_backend.apply(result, problem.bqm, sim.diag, g, b)
     return QaoaResult(result)
