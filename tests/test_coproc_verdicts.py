@@ -6,7 +6,7 @@ import re
 
 from qscale.study.report import render_report
 from qscale.study.stage import StageOutput
-from qscale.study.verdicts import CLAIMS, HEADERS, Verdict, g3, verdict_rows, verdicts
+from qscale.study.verdicts import CLAIMS, HEADERS, Verdict, compare, g3, verdict_rows, verdicts
 
 PLAN = {
     "task": "quantize",
@@ -69,11 +69,19 @@ def test_a_tie_is_equal_to_three_significant_figures_and_numbers_are_rounded():
 
 def test_qaoa_on_fewer_layers_is_compared_with_exact_enumeration_on_those_layers():
     quant = {"methods": {**QUANT["methods"], "qubo-qaoa": {
-        "perplexity": 17.6, "qaoa_optimal_fraction": 0.99,
+        "perplexity": 18.6, "qaoa_optimal_fraction": 0.99,
         "classical_baseline": {"method": "qubo-exact", "layers": "model.layers.0.*", "perplexity": 17.5}}}}  # fmt: skip
     row = _row({"quantization": quant}, "QAOA optimizes weights")
     assert row["classical best"] == "qubo-exact on the same layers (model.layers.0.*): perplexity 17.5"
     assert row["verdict"] == "classical ahead"
+
+
+def test_one_run_per_side_calls_a_gap_within_its_tolerance_a_tie():
+    """Without seeds there is no interval: a 1.5 % gap (a quick study's Born KL 0.00266 vs 0.0027) is a tie."""
+    assert compare(0.00266, 0.0027, higher_is_better=False) == "tie"
+    assert compare(0.00266, 0.0027, higher_is_better=False, rel_tie=0.01) == "ahead"
+    assert compare(0.0030, 0.0027, higher_is_better=False) == "behind"
+    assert compare(0.75, 0.7, higher_is_better=True) == "ahead"
 
 
 def test_qnn_claim_gives_the_seed_interval_and_compares_heads_and_adapters_of_equal_size():

@@ -5,7 +5,8 @@ badge (ahead / tie / behind / not feasible), the headline figure (with its inter
 classical best on the same data, what would have to change for the badge to flip (the break-even requirements of
 the offload planner, the campus tipping points), and the section that holds the details. Each stage's builder
 fills its own row. A stage that did not run gives "not run"; a summary without the expected fields gives "not
-reported" rather than a guess. Numbers are shown to 3 significant figures.
+reported" rather than a guess. Numbers are shown to 3 significant figures. Without seeds, a gap under 2 % is a tie
+(`compare`).
 """
 
 from __future__ import annotations
@@ -61,9 +62,17 @@ def interval(values: list[float]) -> str:
     return f"{g3(fmean(values))} [{g3(min(values))}-{g3(max(values))}], {len(values)} seeds"
 
 
-def compare(quantum: float, classical: float, higher_is_better: bool) -> Badge:
-    """ahead / tie / behind on a figure of merit; equal to 3 significant figures is a tie."""
-    if g3(quantum) == g3(classical):
+SINGLE_RUN_TIE = 0.02  # relative gap below which one run per side cannot tell two figures apart
+
+
+def compare(quantum: float, classical: float, higher_is_better: bool, rel_tie: float = SINGLE_RUN_TIE) -> Badge:
+    """ahead / tie / behind on a figure of merit from one run per side (no interval to judge the spread by).
+
+    Why a tolerance: seeds move these figures by several per cent (the quantization table's GPTQ moves 12 % across
+    calibration seeds), so a gap under `rel_tie` of the larger figure, or equal to 3 significant figures, is a tie.
+    Rows with seeds judge from the paired interval instead (qscale.stats.paired_verdict).
+    """
+    if g3(quantum) == g3(classical) or abs(quantum - classical) <= rel_tie * max(abs(quantum), abs(classical)):
         return "tie"
     better = quantum > classical if higher_is_better else quantum < classical
     return "ahead" if better else "behind"
