@@ -151,10 +151,10 @@ def test_quantization_claim_is_the_paired_multi_seed_verdict_against_the_classic
     row = _row({"quantization": {**QUANT, "statistics": stats}, "coprocessor": {"plans": [PLAN]}},
                "QAOA optimizes weights")  # fmt: skip
     assert row["verdict"] == "quantum ahead"
-    assert row["classical best"] == "gptq (qscale 0.1.0): perplexity 61 ± 2.48 (95 %, 3 seeds)"
-    head = "qubo-exact: perplexity 57 ± 2.48 (95 %, 3 seeds); paired difference -4 [-6.48, -1.52]"
+    assert row["classical best"] == "gptq (qscale 0.1.0): perplexity 61 ± 2.48 (3 seeds)"
+    head = "qubo-exact: perplexity 57 ± 2.48 (3 seeds); paired diff. -4 [-6.48, -1.52]"
     assert row["headline"].startswith(head)
-    assert "QAOA-rounded block 0: 65" in row["headline"]
+    assert "QAOA block 0: 65" in row["headline"]
     flip = "tie if the mean difference rose by 1.52 (interval reaching 0) (stored runs, docs/quantization.md)"
     assert row["would flip if"].startswith(flip)
     tie = _stats({"gptq": [60.0, 62.0, 61.0], "qubo-exact": [58.0, 64.0, 61.0]})

@@ -94,18 +94,19 @@ def test_a_failing_cell_is_recorded_and_the_others_finish(cli, tiny, tmp_path):
 def test_sigterm_stops_the_local_ray_instance(tiny, tmp_path):
     """A sweep killed mid-cell (SIGTERM) exits 130, takes its Ray processes with it, leaves no half-written cell."""
     out = tmp_path / "sw"
-    before = set(Path(tempfile.gettempdir()).glob("qscale-cell-*"))
+    # the sweep's own temp dir: another test's sweep on the other xdist worker also makes qscale-cell-* folders
+    private = Path(tempfile.mkdtemp(prefix="qsig-"))
+    before: set[Path] = set()
     cmd = [sys.executable, "-m", "qscale.cli", "sweep", str(tiny), "--grid", "qaoa.nodes=16,18", "--out", str(out)]
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ | {"HF_HUB_OFFLINE": "1"}
-    )
+    env = os.environ | {"HF_HUB_OFFLINE": "1", "TMPDIR": str(private)}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         deadline = time.time() + 300
         ray_children: set[int] = set()
         while time.time() < deadline and proc.poll() is None:
             kids = psutil.Process(proc.pid).children(recursive=True)
             ray_children |= {k.pid for k in kids if "raylet" in " ".join(k.cmdline())}
-            if set(Path(tempfile.gettempdir()).glob("qscale-cell-*")) - before:  # a cell is running in a worker
+            if set(private.glob("qscale-cell-*")) - before:  # a cell is running in a worker
                 break
             time.sleep(0.2)
         assert ray_children, "Ray never started"
@@ -114,6 +115,7 @@ def test_sigterm_stops_the_local_ray_instance(tiny, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+        shutil.rmtree(private, ignore_errors=True)
     assert proc.returncode == 130, err
     time.sleep(2)
     assert not (ray_children & _ray_processes())

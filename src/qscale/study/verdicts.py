@@ -99,10 +99,10 @@ def qpu_flip(s: Summaries, task: str) -> str:
 
 
 def _seed_figure(m: dict[str, Any]) -> str:
-    """'perplexity 57 ± 2.48 (95 %, 3 seeds)' from a statistics entry (qscale.llm.quant.seeds)."""
+    """'perplexity 57 ± 2.48 (3 seeds)' (± the 95 % t-interval) from a statistics entry (qscale.llm.quant.seeds)."""
     if m["half_width"] is None:
-        return f"perplexity {g3(m['mean'])} (1 seed, no interval)"
-    return f"perplexity {g3(m['mean'])} ± {g3(m['half_width'])} (95 %, {m['n']} seeds)"
+        return f"perplexity {g3(m['mean'])} (1 seed)"
+    return f"perplexity {g3(m['mean'])} ± {g3(m['half_width'])} ({m['n']} seeds)"
 
 
 def _quantization_from_seeds(v: Verdict, s: Summaries, st: dict[str, Any], qaoa: dict[str, Any] | None) -> Verdict:
@@ -110,15 +110,14 @@ def _quantization_from_seeds(v: Verdict, s: Summaries, st: dict[str, Any], qaoa:
     exactly) against the classical best: ahead / behind when its 95 % interval excludes 0, else tie."""
     cand, best = st["methods"][st["candidate"]], st["methods"][st["classical_best"]]
     pair = st["paired"][st["classical_best"]]
-    span = f"[{g3(pair['low'])}, {g3(pair['high'])}]" if pair["low"] is not None else "(1 seed, no interval)"
+    span = f"[{g3(pair['low'])}, {g3(pair['high'])}]" if pair["low"] is not None else "(no interval)"
     v.badge = pair["verdict"]
     v.kind = "measured" + ("; QAOA simulated" if qaoa else "")
-    v.headline = f"{st['candidate']}: {_seed_figure(cand)}; paired difference {g3(pair['mean'])} {span}"
+    v.headline = f"{st['candidate']}: {_seed_figure(cand)}; paired diff. {g3(pair['mean'])} {span}"
     if qaoa is not None:
         base = qaoa.get("classical_baseline")
-        same = f" (exact on the same layers: {g3(base['perplexity'])})" if base else ""
-        v.headline += (f"; QAOA-rounded block 0: {g3(qaoa['perplexity'])}{same}, "
-                       f"{qaoa['qaoa_optimal_fraction']:.1%} of block QUBOs optimal")  # fmt: skip
+        same = f" (exact: {g3(base['perplexity'])})" if base else ""
+        v.headline += f"; QAOA block 0: {g3(qaoa['perplexity'])}{same}, {qaoa['qaoa_optimal_fraction']:.0%} optimal"
     v.classical = f"{st['classical_best']} ({best['tool']}): {_seed_figure(best)}"
     source = "stored runs, docs/quantization.md" if st["source"].startswith("stored") else "this run's seeds"
     v.flip = f"{pair['would_flip']} ({source}); {qpu_flip(s, 'quantize')}"
