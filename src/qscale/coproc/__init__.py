@@ -6,8 +6,7 @@ Exports resolve lazily so that importing qscale.coproc does not pay for pydantic
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from qscale.lazy import lazy_getattr
 
 _EXPORTS = {
     "devices": "qscale.coproc.devices",
@@ -20,8 +19,4 @@ _EXPORTS = {
 }
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'qscale.coproc' has no attribute {name!r}")
+__getattr__ = lazy_getattr("qscale.coproc", _EXPORTS)

@@ -6,8 +6,7 @@ Exports resolve lazily so that `qscale --help` does not pay for pydantic and the
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from qscale.lazy import lazy_getattr
 
 _EXPORTS = {
     "EnergyLedger": "qscale.energy.ledger",
@@ -24,8 +23,4 @@ _EXPORTS = {
 }
 __all__ = list(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'qscale.energy' has no attribute {name!r}")
+__getattr__ = lazy_getattr("qscale.energy", _EXPORTS)

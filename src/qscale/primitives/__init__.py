@@ -7,8 +7,7 @@ import Qiskit; any other backend does.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from qscale.lazy import lazy_getattr
 
 _EXPORTS = {
     "Backend": "backends",
@@ -24,8 +23,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__ = lazy_getattr("qscale.primitives", _EXPORTS)
