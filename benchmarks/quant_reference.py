@@ -183,9 +183,13 @@ def run_qscale(label: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def run_autoround(bits: int, grid: str, seed: int, iters: int) -> dict[str, Any]:
-    """AutoRound (Cheng et al. 2023, SignRound) with its default recipe (`iters` sign-gradient steps per block,
-    lr 1/iters, batch 8) on our windows; its tuned weights are written back into the model (fake-quantized)."""
+# AutoRound's own named recipes (auto_round/cli/main.py RECIPES in auto-round 0.16.1): steps per block, learning rate
+AUTOROUND_RECIPES = {"default": (200, None), "light": (50, 5e-3)}  # lr None = AutoRound's 1/iters
+
+
+def run_autoround(bits: int, grid: str, seed: int, recipe: str) -> dict[str, Any]:
+    """AutoRound (Cheng et al. 2023, SignRound) with one of its named recipes (sign-gradient steps per block, batch
+    8) on our windows instead of its 128 x 2048 samples; its tuned weights are written back (fake-quantized)."""
     import torch
     from auto_round import AutoRound
 
@@ -194,8 +198,9 @@ def run_autoround(bits: int, grid: str, seed: int, iters: int) -> dict[str, Any]
     loaded = load_causal_lm("smollm2-135m", "cpu")
     calib = torch.load(calib_file(seed))
     gs = GRIDS[grid]
+    iters, lr = AUTOROUND_RECIPES[recipe]
     ar = AutoRound(
-        loaded.model, loaded.tokenizer, bits=bits, group_size=gs if gs else -1, sym=False, iters=iters,
+        loaded.model, loaded.tokenizer, bits=bits, group_size=gs if gs else -1, sym=False, iters=iters, lr=lr,
         dataset=[w.unsqueeze(0) for w in calib], nsamples=calib.shape[0], seqlen=calib.shape[1], device_map="cpu",
     )  # fmt: skip
     t0 = time.perf_counter()
@@ -208,7 +213,7 @@ def run_autoround(bits: int, grid: str, seed: int, iters: int) -> dict[str, Any]
     return {
         "tool": "auto-round", "version": versions(["auto-round"]).get("auto-round", "?"), "method": "AutoRound",
         "options": {"iters": iters, "nsamples": int(calib.shape[0]), "seqlen": int(calib.shape[1]),
-                    "sym": False, "group_size": gs if gs else -1, "recipe": "default" if iters == 200 else "light"},
+                    "sym": False, "group_size": gs if gs else -1, "recipe": recipe, "lr": lr or 1.0 / iters},
         "seconds_quantize": seconds, "eval": _evaluate(loaded.model),
     }  # fmt: skip
 
@@ -283,6 +288,18 @@ def evaluate_dense(out_dir: Path, bits: int) -> dict[str, dict[str, float]]:
     return _evaluate(loaded.model)
 
 
+DATA_FREE = {"rtn"}  # the result does not depend on the calibration windows: quantized once per cell
+
+
+def _same_cell(method: str, bits: int, grid: str) -> tuple[int, dict[str, Any]] | None:
+    """A stored run of `method` at these bits and grid under any seed (first measured one)."""
+    for key, row in sorted(load_results()["runs"].items()):
+        m, b, g, seed = key.split("|")
+        if (m, int(b), g) == (method, bits, grid) and "copied_from_seed" not in row:
+            return int(seed), {k: v for k, v in row.items() if k not in ("seed", "seconds", "started_utc")}
+    return None
+
+
 def run(args: argparse.Namespace) -> None:
     import torch
 
@@ -308,7 +325,9 @@ def run(args: argparse.Namespace) -> None:
                 if method in TOOLS:
                     row = run_tool(method, args.bits, args.grid, seed)
                 elif method == AUTOROUND:
-                    row = run_autoround(args.bits, args.grid, seed, args.autoround_iters)
+                    row = run_autoround(args.bits, args.grid, seed, args.autoround_recipe)
+                elif method in DATA_FREE and (done := _same_cell(method, args.bits, args.grid)):
+                    row = done[1] | {"copied_from_seed": done[0], "note": "data-free: no calibration seed enters"}
                 else:
                     row = run_qscale(method, args.bits, args.grid, seed)
                 row |= {
@@ -330,7 +349,12 @@ def main() -> None:
     r.add_argument("--grid", choices=sorted(GRIDS), default="row")
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     r.add_argument("--methods", nargs="+", default=ALL_METHODS, choices=ALL_METHODS)
-    r.add_argument("--autoround-iters", type=int, default=200, help="AutoRound's tuning steps per block (default 200)")
+    r.add_argument(
+        "--autoround-recipe",
+        choices=sorted(AUTOROUND_RECIPES),
+        default="default",
+        help="AutoRound's named recipe: default (200 steps per block) or light (50 steps, lr 5e-3)",
+    )
     r.add_argument("--redo", action="store_true", help="run again even if the key is stored")
     args = ap.parse_args()
     if args.cmd == "prepare":

@@ -95,6 +95,19 @@ def test_coordinate_descent_stops_at_a_local_minimum():
                 assert loss >= best - 1e-12 * max(best, 1e-30)
 
 
+@pytest.mark.parametrize("width", [1, 7, 16])
+def test_coordinate_descent_lazy_batches_match_full_updates(width):
+    """Updating the rest of the gradient once per batch of columns (as GPTQ does) takes the same moves as
+    updating every column after each move (width = all columns)."""
+    W, H = random_layer(rows=12, cols=50, seed=9)
+    H = H.double()
+    lev, S, Z = _rtn_start(W, 3)
+    full, full_moves = coordinate_descent(W, H, lev, S, Z, 7, sweeps=3, width=W.shape[1])
+    lazy, lazy_moves = coordinate_descent(W, H, lev, S, Z, 7, sweeps=3, width=width)
+    assert full_moves > 0 and lazy_moves == full_moves
+    assert torch.equal(lazy, full)
+
+
 def test_gptq_refine_zero_is_plain_gptq_and_refine_lowers_the_loss():
     W, H = random_layer(seed=7)
     plain = make_quantizer("gptq", bits=3).fit(W, H)

@@ -62,6 +62,27 @@ def test_one_hessian_pass_per_block_differs_only_after_the_first_group():
     assert not torch.equal(runs[True][o], runs[False][o])
 
 
+@pytest.mark.parametrize("pattern", ["*", "model.layers.1.mlp.*"])
+def test_data_free_one_pass_matches_the_group_by_group_path(monkeypatch, pattern):
+    """Round-to-nearest quantizes a block first and records every Hessian and the block output in one pass;
+    forcing it down the group-by-group Hessian path must give the same weights, errors and order."""
+    from qscale.llm.quant.rtn import RTNQuantizer
+
+    windows = calib(tiny_random_llama(seed=4))
+    runs = []
+    for needs in (False, True):
+        monkeypatch.setattr(RTNQuantizer, "needs_hessian", needs)
+        loaded = tiny_random_llama(seed=4)
+        seen = []
+        results = quantize_model(loaded.model, windows, lambda: make_quantizer("rtn", bits=3), pattern,
+                                 batch_size=2, on_layer=lambda n, d, t, seen=seen: seen.append((n, d, t)))  # fmt: skip
+        runs.append((loaded.model.state_dict(), [(r.name, r.relative_error) for r in results], seen))
+    (w_one, err_one, seen_one), (w_seq, err_seq, seen_seq) = runs
+    assert all(torch.equal(w_one[k], w_seq[k]) for k in w_seq)
+    assert err_one == err_seq and seen_one == seen_seq
+    assert all(0 < e < 1 for _, e in err_one)
+
+
 def test_sublayer_groups_are_found_every_time():
     """q/k/v share an input, o alone, gate/up share one, down alone, on every try: a freed input whose memory
     is reused by the next one must not merge o_proj with gate/up (it did, 1 in 8 times, when grouping by

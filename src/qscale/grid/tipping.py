@@ -125,8 +125,10 @@ def tipping_point(
     value_range: tuple[float, float] | None = None,
     progress: Callable[[str], None] | None = None,
     points: Points | None = None,
+    tolerance: float = TOLERANCE,
 ) -> dict[str, Any]:
-    """The smallest carbon price (largest cap, largest capital cost) at which `tech` gets > 1 MW, to 2 %."""
+    """The smallest carbon price (largest cap, largest capital cost) at which `tech` gets > 1 MW, to `tolerance`
+    (relative width of the final bracket; each halving is one full solve)."""
     check_tech(tech)
     kind = parse_over(over, tech)
     say = progress or (lambda _msg: None)
@@ -139,7 +141,7 @@ def tipping_point(
         raise QscaleUserError(f"--over capex:{tech}: the cost model has no single {CAPEX_KEY} for {tech} (it has "
                               f"one for {', '.join(with_capex)})")  # fmt: skip
     out: dict[str, Any] = {
-        "technology": tech, "over": over, "unit": UNITS[kind], "enter_mw": ENTER_MW, "tolerance": TOLERANCE,
+        "technology": tech, "over": over, "unit": UNITS[kind], "enter_mw": ENTER_MW, "tolerance": tolerance,
         "year": cfg.run.year, "hours": cfg.run.hours, "cost_case": cfg.run.cost_case, "kind": "projected",
     }  # fmt: skip
     if td_tech is None or not td_tech.available:
@@ -165,7 +167,7 @@ def tipping_point(
         out |= {"value": bad, "note": f"{tech} already has more than {ENTER_MW:g} MW at the range's end {bad:g}"}
         good = bad
     else:
-        while abs(good - bad) > TOLERANCE * max(abs(good), abs(bad)):
+        while abs(good - bad) > tolerance * max(abs(good), abs(bad)):
             mid = 0.5 * (good + bad)
             if entered(mid):
                 good = mid

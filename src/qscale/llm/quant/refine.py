@@ -62,7 +62,7 @@ def move_qubo(
 
 def coordinate_descent(
     W: torch.Tensor, H: torch.Tensor, levels: torch.Tensor, scale: torch.Tensor, zero: torch.Tensor, maxq: int,
-    sweeps: int,
+    sweeps: int, width: int = 128,
 ) -> tuple[torch.Tensor, int]:
     """Cyclic coordinate descent over the whole grid, one column at a time (GPTQ's `--refine`).
 
@@ -73,19 +73,25 @@ def coordinate_descent(
     S, Z = scale.to(torch.float64), zero.to(torch.float64)
     lev = levels.to(torch.float64).clone()
     diag = H.diagonal()
+    cols = lev.shape[1]
     moves = 0
     for _ in range(sweeps):
         G = (W64 - dequantize(lev, S, Z)) @ H
         moved = torch.zeros((), dtype=torch.long, device=lev.device)
-        for j in range(lev.shape[1]):
-            if diag[j] <= 0:
-                continue
-            s, cur = S[:, j], lev[:, j]
-            new = torch.clamp(torch.round(cur + G[:, j] / (s * diag[j])), 0, maxq)
-            step = new - cur
-            G -= torch.outer(s * step, H[j])
-            lev[:, j] = new
-            moved += (step != 0).sum()
+        for i1 in range(0, cols, width):  # lazy batches: a move updates G inside its batch, the rest once after
+            i2 = min(i1 + width, cols)
+            Gb, old = G[:, i1:i2], lev[:, i1:i2].clone()
+            for j in range(i1, i2):
+                if diag[j] <= 0:
+                    continue
+                s, cur = S[:, j], lev[:, j]
+                new = torch.clamp(torch.round(cur + Gb[:, j - i1] / (s * diag[j])), 0, maxq)
+                step = new - cur
+                Gb -= torch.outer(s * step, H[j, i1:i2])
+                lev[:, j] = new
+                moved += (step != 0).sum()
+            if i2 < cols:
+                G[:, i2:] -= (S[:, i1:i2] * (lev[:, i1:i2] - old)) @ H[i1:i2, i2:]
         moves += int(moved)
         if int(moved) == 0:
             break

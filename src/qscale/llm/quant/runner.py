@@ -163,6 +163,26 @@ def record_hessian(
     return acc.hessian
 
 
+@torch.no_grad()
+def record_block(
+    block: nn.Module, modules: dict[str, nn.Linear], inputs: list[tuple[torch.Tensor, dict[str, Any]]]
+) -> tuple[dict[str, torch.Tensor], list[tuple[torch.Tensor, dict[str, Any]]]]:
+    """Every module's input Hessian and the block's outputs from one full pass over the batches.
+
+    One pass serves every layer whose input does not depend on another layer's quantization still to come:
+    a data-free method (all weights quantized first) or the one-pass recording order.
+    """
+    accs = {name: HessianAccumulator(m.in_features, m.weight.device) for name, m in modules.items()}
+    handles = [m.register_forward_pre_hook(lambda _m, args, acc=accs[name]: acc.add(args[0]))
+               for name, m in modules.items()]  # fmt: skip
+    try:
+        outputs = [(_block_output(block(h, **kw)), kw) for h, kw in inputs]
+    finally:
+        for h in handles:
+            h.remove()
+    return {name: acc.hessian for name, acc in accs.items()}, outputs
+
+
 def quantize_model(
     model: nn.Module, windows: torch.Tensor, make: Callable[[], LayerQuantizer], pattern: str = "*",
     batch_size: int = 8, on_layer: Callable[[str, int, int], None] | None = None, true_sequential: bool = True,
@@ -171,44 +191,76 @@ def quantize_model(
 
     true_sequential=False records every group's Hessian of a block before quantizing any of its layers (the
     order llmcompressor's sequential pipeline uses), instead of after the block's earlier groups are quantized.
+    A data-free method (round-to-nearest) quantizes a block's layers first and records each layer's Hessian
+    (for its reported error) and the block's output in one pass: the same numbers as the sequential order.
     """
     check_finite(model)
     selected = select_layers(model, pattern)
     prefix, blocks = decoder_blocks(model)
     model.eval()
+    data_free = not make().needs_hessian
     inputs = capture_block_inputs(model, blocks[0], windows, batch_size)
     by_block = {i: [n for n in selected if n.startswith(f"{prefix}.{i}.")] for i in range(len(blocks))}
     last = max(i for i, names in by_block.items() if names)
     results: list[LayerResult] = []
+    started = 0
+
+    def quantize(name: str, module: nn.Linear, H: torch.Tensor | None) -> LayerResult:
+        nonlocal started
+        if on_layer is not None:
+            on_layer(name, started, len(selected))
+        started += 1
+        return _quantize_linear(name, module, H, make)
+
     for i in range(last + 1):
-        block = blocks[i]
+        block, outputs = blocks[i], None
         if by_block[i]:
+            full = f"{prefix}.{i}."
             linears = _linear_children(block)
-            groups = execution_groups(block, *inputs[0])
-            upfront = {} if true_sequential else {g[0]: record_hessian(block, linears[g[0]], inputs) for g in groups}
-            for group in groups:
-                chosen = [sub for sub in group if f"{prefix}.{i}.{sub}" in by_block[i]]
-                if not chosen:
-                    continue
-                H = upfront.pop(group[0]) if upfront else record_hessian(block, linears[group[0]], inputs)
-                for sub in chosen:
-                    name = f"{prefix}.{i}.{sub}"
-                    if on_layer is not None:
-                        on_layer(name, len(results), len(selected))
-                    results.append(_quantize_linear(name, linears[sub], H, make))
+            wanted = [sub for sub in linears if full + sub in by_block[i]]
+            groups = [g for g in execution_groups(block, *inputs[0]) if set(g) & set(wanted)]
+            one = lambda sub, H, full=full, linears=linears: quantize(full + sub, linears[sub], H)  # noqa: E731
+            done, outputs = _quantize_block(block, linears, groups, wanted, inputs, one, data_free, true_sequential)
+            results += done
         if i < last:
             with torch.no_grad():
-                inputs = [(_block_output(block(h, **kw)), kw) for h, kw in inputs]
+                inputs = outputs or [(_block_output(block(h, **kw)), kw) for h, kw in inputs]
     if on_layer is not None:
         on_layer("", len(results), len(selected))
     return results
 
 
-def _quantize_linear(name: str, module: nn.Linear, H: torch.Tensor, make: Callable[[], LayerQuantizer]) -> LayerResult:
+def _quantize_block(
+    block: nn.Module, linears: dict[str, nn.Linear], groups: list[list[str]], wanted: list[str], inputs: list,
+    quantize: Callable[[str, torch.Tensor | None], LayerResult], data_free: bool, true_sequential: bool,
+) -> tuple[list[LayerResult], list | None]:
+    """The block's wanted layers group by group, and the block's outputs when they are already known.
+
+    True-sequential: each group's Hessian is recorded after the block's earlier groups are quantized. One pass
+    records every group's Hessian up front instead: llmcompressor's order, or a data-free method, which
+    quantizes the block first so that the pass also gives each layer's error inputs and the block's output.
+    """  # fmt: skip
+    originals = {sub: linears[sub].weight.detach().clone() for sub in wanted} if data_free else {}
+    done = {sub: quantize(sub, None) for sub in wanted} if data_free else {}  # before the pass: its inputs
+    one_pass = data_free or not true_sequential
+    hessians, outputs = record_block(block, {g[0]: linears[g[0]] for g in groups}, inputs) if one_pass else ({}, None)
+    out = []
+    for group in groups:
+        H = hessians[group[0]] if one_pass else record_hessian(block, linears[group[0]], inputs)
+        for sub in (s for s in group if s in wanted):
+            if data_free:  # the error on the inputs the layer sees inside the quantized block
+                done[sub].relative_error = relative_error(originals[sub], done[sub].quantized.weight, H)
+            out.append(done[sub] if data_free else quantize(sub, H))
+    return out, outputs if data_free else None
+
+
+def _quantize_linear(
+    name: str, module: nn.Linear, H: torch.Tensor | None, make: Callable[[], LayerQuantizer]
+) -> LayerResult:
     original = module.weight.detach().clone()
     start = time.perf_counter()
     quantizer = make().fit(original, H)
     seconds = time.perf_counter() - start
     module.weight.data.copy_(quantizer.weight_.to(module.weight.dtype))
-    rel = relative_error(original, quantizer.weight_, H)
+    rel = relative_error(original, quantizer.weight_, H) if H is not None else float("nan")
     return LayerResult(name, tuple(original.shape), rel, seconds, quantizer.stats_, quantizer.quantized_)
