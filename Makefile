@@ -29,7 +29,7 @@ lint: $(STAMP)
 # pytest's exit code 5 (no tests collected) fails the target like any other failure.
 test: $(STAMP) lint
 	@if [ "$$QSCALE_SKIP_BROWSER" != "1" ]; then bash scripts/install_browser.sh || echo "chromium not installed: tests/test_report_browser.py will fail (QSCALE_SKIP_BROWSER=1 skips it)" >&2; fi
-	$(BIN)/python -m pytest -m "not slow" -n 2 -q
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup -q --durations=15
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow -q

@@ -105,9 +105,9 @@ def site_result_keys() -> tuple[str, ...]:
 
 
 def pytest_collection_modifyitems(config, items):
-    if torch.cuda.is_available():
-        return
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
     for item in items:
-        if "gpu" in item.keywords:
+        if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip)
+        if "quick_study" in getattr(item, "fixturenames", ()):  # one worker runs them all (`--dist loadgroup`):
+            item.add_marker(pytest.mark.xdist_group("quick_study"))  # no other worker waits on the study's lock
