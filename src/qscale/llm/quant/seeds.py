@@ -62,11 +62,18 @@ def method_seeds(cell: dict[str, Any], text: str) -> dict[str, MethodSeeds]:
         if values:
             out[method] = MethodSeeds(
                 method,
-                f"{entry['tool']} {entry['version']}",
+                f"{entry['tool']} {entry['version']}" + _recipe(entry.get("options", {})),
                 dict(sorted(values.items())),
                 t_interval(list(values.values())),
             )
     return out
+
+
+def _recipe(options: dict[str, Any]) -> str:
+    """A tool's named recipe when it ran one (AutoRound: default or light), else nothing."""
+    if "recipe" in options and "iters" in options:
+        return f", {options['recipe']} recipe ({options['iters']} steps)"
+    return ""
 
 
 def paired_against(stats: dict[str, MethodSeeds], candidate: str = CANDIDATE) -> dict[str, PairedVerdict]:
