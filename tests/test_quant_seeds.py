@@ -45,6 +45,15 @@ def test_compact_and_paired_statistics():
     json.dumps(summary, allow_nan=False)  # strict JSON even where an interval is infinite
 
 
+def test_a_tool_run_with_a_named_recipe_says_which():
+    runs = {"runs": {f"autoround|3|row|{s}": _run("auto-round", 55.0 + s, 190) | {"options": {"recipe": "light",
+                                                                                      "iters": 50}} for s in range(2)}}
+    stats = qseeds.method_seeds(qseeds.compact(runs)["cells"]["3|row"], "pydoc")
+    assert stats["autoround"].tool == "auto-round 1.0, light recipe (50 steps)"
+    plain = qseeds.method_seeds(qseeds.compact(RUNS)["cells"]["3|row"], "pydoc")
+    assert plain["gptq"].tool == "qscale 1.0"
+
+
 def test_study_uses_stored_runs_when_the_settings_match(tmp_path, monkeypatch):
     path = tmp_path / "seeds.json"
     path.write_text(json.dumps(qseeds.compact(RUNS)))
