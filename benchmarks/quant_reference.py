@@ -51,6 +51,8 @@ QSCALE_METHODS = {  # label -> (method, options beyond bits/group_size); act-ord
     "rtn": ("rtn", {}),
     "gptq": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 0}),
     "gptq-onepass": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 0, "true_sequential": False}),
+    "gptq-onepass-fp32h": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 0, "true_sequential": False,
+                                    "hessian": "fp32-sum"}),
     "gptq-cd": ("gptq", {"act_order": True, "percdamp": 0.01, "refine": 2}),
     "qubo-exact": ("qubo", {"act_order": True, "percdamp": 0.01, "refine": 2, "block": 8, "vars_per_weight": 1}),
 }
@@ -152,6 +154,39 @@ def _load_state() -> dict[str, Any]:
     return {"uptime": Path("/proc/loadavg").read_text().split()[:3]}
 
 
+@contextlib.contextmanager
+def _hessian_arithmetic(kind: str) -> Iterator[None]:
+    """fp64: qscale's accumulator (float32 XᵀX per batch, summed in float64). fp32-sum: llmcompressor 0.14's
+    arithmetic (gptq/helpers.py accumulate_hessian: (√2·x)ᵀ(√2·x) summed in float32, divided at the end), a
+    perturbation in the last bits that shows how far 3-bit GPTQ's result moves on rounding alone."""
+    import math
+
+    import torch
+
+    from qscale.llm.quant import runner
+    from qscale.llm.quant.hessian import HessianAccumulator
+
+    class Float32Sum(HessianAccumulator):
+        def __init__(self, columns: int, device: Any = "cpu"):
+            self.xtx, self.count = torch.zeros(columns, columns, dtype=torch.float32, device=device), 0
+
+        def add(self, x: torch.Tensor) -> None:
+            x = math.sqrt(2) * x.detach().reshape(-1, self.xtx.shape[0]).to(torch.float32)
+            self.xtx += x.T @ x
+            self.count += x.shape[0]
+
+        @property
+        def hessian(self) -> torch.Tensor:
+            return (self.xtx / self.count).to(torch.float64)
+
+    saved = runner.HessianAccumulator
+    runner.HessianAccumulator = Float32Sum if kind == "fp32-sum" else saved
+    try:
+        yield
+    finally:
+        runner.HessianAccumulator = saved
+
+
 def run_qscale(label: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
     import torch
 
@@ -161,7 +196,8 @@ def run_qscale(label: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
 
     method, opts = QSCALE_METHODS[label]
     true_sequential = opts.get("true_sequential", True)
-    opts = {k: v for k, v in opts.items() if k != "true_sequential"}
+    hessian = opts.get("hessian", "fp64")
+    opts = {k: v for k, v in opts.items() if k not in ("true_sequential", "hessian")}
     if method == "qubo":
         from qscale.llm.quant.solvers import make_solver
 
@@ -171,10 +207,12 @@ def run_qscale(label: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
     calib = torch.load(calib_file(seed))
     t0 = time.perf_counter()
     make = lambda: make_quantizer(method, **kwargs)  # noqa: E731
-    results = quantize_model(loaded.model, calib, make, "*", batch_size=8, true_sequential=true_sequential)
+    with _hessian_arithmetic(hessian):
+        results = quantize_model(loaded.model, calib, make, "*", batch_size=8, true_sequential=true_sequential)
     seconds = time.perf_counter() - t0
     shown = {k: v for k, v in opts.items() if k != "solver"} | ({"solver": "exact"} if method == "qubo" else {})
     shown["true_sequential"] = true_sequential
+    shown["hessian"] = hessian
     return {
         "tool": "qscale", "version": versions(["qscale"]).get("qscale", "?"), "method": method, "options": shown,
         "layers_quantized": len(results), "seconds_quantize": seconds,

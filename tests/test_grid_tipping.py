@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from qscale.cli import app
 from qscale.grid.config import load_site_config
 from qscale.grid.site import run_site
-from qscale.grid.tipping import ENTER_MW, tipping_point
+from qscale.grid.tipping import ENTER_MW, split_point, tipping_point
 
 SHORT = {"run": {"hours": 48, "start_hour": 2000}}  # a window where wind is not built without a carbon price
 TOL = 0.08  # coarser than the CLI's 2 % (fewer solves) yet inside the 0.9x-1.1x checks: 1/(1 - TOL) < 1.1
@@ -85,3 +85,14 @@ def test_loosest_carbon_cap_that_builds_wind_and_its_shadow_price():
 
     assert wind_under(0.9 * v) > ENTER_MW
     assert wind_under(1.1 * v) <= ENTER_MW
+
+
+def test_price_brackets_split_at_their_geometric_mean():
+    """Relative tolerance: halving the bracket's ratio; a bracket from zero is first cut three decades down."""
+    assert split_point(10.0, 40.0) == pytest.approx(20.0) and split_point(40.0, 10.0) == pytest.approx(20.0)
+    assert split_point(0.0, 1000.0) == pytest.approx(1.0)
+    lo, hi, probes = 0.0, 1000.0, 0
+    while hi - lo > 0.02 * hi:  # a threshold at 24.9 $/t: 9 probes, not the 13 of halving the width
+        mid = split_point(lo, hi)
+        lo, hi, probes = (lo, mid, probes + 1) if mid >= 24.9 else (mid, hi, probes + 1)
+    assert lo < 24.9 <= hi and probes <= 10

@@ -4,7 +4,11 @@ first gets capacity in the least-cost build.
 Why bisection on full solves: entry is a property of the whole least-cost build (storage, imports and the other
 technologies all move), so each probe point is one complete `run_site` solve; capacity is monotone in the swept
 value for a linear program (a higher carbon price or a lower capital cost never makes a technology less
-attractive), so bisection to 2 % finds the edge. Solves at the same point are shared between technologies.
+attractive), so bisection to 2 % finds the edge. A carbon-price bracket is split at its geometric mean (one
+that starts at zero first at a thousandth of its top): prices that tip a build span decades, and the tolerance
+is relative, so halving the bracket's ratio rather than its width reaches it in ~8 full solves over three
+decades instead of ~11. Caps and capital costs tip within the same decade as their range: plain halving.
+Solves at the same point are shared between technologies.
 For a carbon cap the LP's own dual (SolveInfo.carbon_shadow_price) is the carbon price the cap implies; the
 cap sweep reports it beside the value. The same idea is used in PyPSA studies of clean-electricity procurement
 (Riepin & Brown, 24/7 carbon-free electricity, github.com/PyPSA/247-cfe; Xu et al., Princeton ZERO Lab, 2021).
@@ -13,6 +17,7 @@ cap sweep reports it beside the value. The same idea is used in PyPSA studies of
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +32,14 @@ OVERS = ("carbon_price", "carbon_cap", "capex:TECH")
 CAPEX_KEY = "capex_usd_per_kw"
 UNITS = {"carbon_price": "USD/t CO2", "carbon_cap": "t CO2/yr", "capex": "USD/kW"}
 DEFAULT_PRICE_RANGE = (0.0, 1000.0)
+ZERO_FLOOR = 1e-3  # a bracket [0, x] is first split at x * ZERO_FLOOR (then geometrically)
+MAX_PROBES = 60  # a value at 0+ would otherwise be chased forever
+
+
+def split_point(a: float, b: float) -> float:
+    """The geometric mean of a bracket (both ends > 0), else a thousandth of its top."""
+    lo, hi = sorted((a, b))
+    return math.sqrt(lo * hi) if lo > 0 else hi * ZERO_FLOOR
 
 
 def known_technologies() -> list[str]:
@@ -167,8 +180,8 @@ def tipping_point(
         out |= {"value": bad, "note": f"{tech} already has more than {ENTER_MW:g} MW at the range's end {bad:g}"}
         good = bad
     else:
-        while abs(good - bad) > tolerance * max(abs(good), abs(bad)):
-            mid = 0.5 * (good + bad)
+        while abs(good - bad) > tolerance * max(abs(good), abs(bad)) and len(asked) < MAX_PROBES:
+            mid = split_point(good, bad) if kind == "carbon_price" else 0.5 * (good + bad)
             if entered(mid):
                 good = mid
             else:

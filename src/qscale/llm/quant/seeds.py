@@ -18,12 +18,14 @@ from qscale.stats import Interval, PairedVerdict, paired_verdict, t_interval
 
 STORED = Path(__file__).parent / "data" / "quantization_seeds.json"
 CANDIDATE = "qubo-exact"  # the QUBO formulation (solved exactly) whose verdict the study reports
-ORDER = ["rtn", "gptq", "gptq-onepass", "gptq-cd", "llmcompressor", "autoround", "qubo-exact"]
-DIAGNOSTIC = {"gptq-onepass"}  # shown, never the "classical best": it exists to explain the gap to llmcompressor
+ORDER = ["rtn", "gptq", "gptq-onepass", "gptq-onepass-fp32h", "gptq-cd", "llmcompressor", "autoround", "qubo-exact"]
+# shown, never the "classical best": they exist to explain the gap to llmcompressor
+DIAGNOSTIC = {"gptq-onepass", "gptq-onepass-fp32h"}
 LABELS = {
     "rtn": "rtn", "gptq": "gptq", "gptq-cd": "gptq+cd", "qubo-exact": "qubo-exact",
     "llmcompressor": "llmcompressor GPTQModifier", "autoround": "AutoRound",
     "gptq-onepass": "gptq, one Hessian pass per block (llmcompressor's order)",
+    "gptq-onepass-fp32h": "the same, Hessian summed in float32 as llmcompressor sums it",
 }  # fmt: skip
 TEXTS = {"pydoc": "pydoc held-out", "license": "LICENSE.txt"}
 
