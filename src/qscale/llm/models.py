@@ -59,8 +59,11 @@ def reuse_loaded_models() -> Iterator[None]:
     Converting and de-quantizing SmolLM2's GGUF takes tens of seconds on a small CPU; a study that
     quantizes the same model with five methods should pay that once. Copies share nothing mutable (the
     tokenizer aside, which nothing modifies), so quantizing one leaves the others untouched. The loaded
-    models are dropped when the block ends.
+    models are dropped when the outermost block ends (a study opens one around all its stages).
     """
+    if _REUSE.get() is not None:  # already inside one: share its loads
+        yield
+        return
     token = _REUSE.set({})
     try:
         yield

@@ -20,6 +20,7 @@ from qscale import __version__
 from qscale.energy.ledger import ledger_scope
 from qscale.errors import QscaleUserError
 from qscale.io import atomic_write_text, dumps
+from qscale.llm.models import reuse_loaded_models
 from qscale.progress import track
 from qscale.study.report import render_report
 from qscale.study.schema import StudyConfig, to_toml
@@ -69,7 +70,8 @@ def run_study(
     t0 = time.perf_counter()
     outputs: list[StageOutput] = []
     enabled = [s for s in STAGES if getattr(resolved, s.name).enabled]
-    with track("study stages", total=len(enabled)) as stages_bar:
+    # stages that load the same model (quantization, qnn, coprocessor: SmolLM2) convert its GGUF once
+    with reuse_loaded_models(), track("study stages", total=len(enabled)) as stages_bar:
         for stage in STAGES:
             name, runner = stage.name, stage.run
             stage_cfg = getattr(resolved, name)
