@@ -286,8 +286,50 @@ def run_tool(tool: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
         res["dense_from"] = "the saved checkpoint, decompressed by the tool's own compressed-tensors"
     res["eval"] = evaluate_dense(out_dir, bits)
     res["quant_method"] = json.loads((out_dir / "config.json").read_text())["quantization_config"]["quant_method"]
+    _keep_first_blocks(out_dir / "dense.safetensors", dense_file(tool, bits, grid, seed))
     shutil.rmtree(out_dir, ignore_errors=True)  # ~150 MB each; the JSON keeps what the tables need
     return res
+
+
+MATCH_BLOCKS = 3  # blocks whose de-quantized weights are kept for `match`
+
+
+def dense_file(tool: str, bits: int, grid: str, seed: int) -> Path:
+    return WORK / "dense" / (run_key(tool, bits, grid, seed).replace("|", "-") + ".safetensors")
+
+
+def _keep_first_blocks(src: Path, dst: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    keep = {k: v for k, v in load_file(str(src)).items() if int(k.split(".")[2]) < MATCH_BLOCKS}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    save_file(keep, str(dst))
+
+
+def match(seed: int, bits: int, grid: str) -> None:
+    """Fraction of equal weights, layer by layer, between llmcompressor's result and qscale's GPTQ in both
+    Hessian orders on the first blocks: where the two tools see the same inputs they should agree."""
+    import torch
+    from safetensors.torch import load_file
+
+    from qscale.llm.models import load_causal_lm
+    from qscale.llm.quant.factory import make_quantizer
+    from qscale.llm.quant.runner import quantize_model
+
+    path = dense_file("llmcompressor", bits, grid, seed)
+    if not path.is_file():
+        raise SystemExit(f"{path} missing: `run --methods llmcompressor --bits {bits} --grid {grid} --seeds {seed}`")
+    ref = load_file(str(path))
+    calib = torch.load(calib_file(seed))
+    pattern = f"model.layers.[0-{MATCH_BLOCKS - 1}].*"
+    out: dict[str, Any] = {"seed": seed, "bits": bits, "grid": grid, "equal_fraction": {}}
+    for order, true_sequential in (("one pass per block (llmcompressor's)", False), ("true-sequential", True)):
+        loaded = load_causal_lm("smollm2-135m", "cpu")
+        make = lambda: make_quantizer("gptq", bits=bits, group_size=GRIDS[grid], act_order=True)  # noqa: E731
+        quantize_model(loaded.model, calib, make, pattern, batch_size=8, true_sequential=true_sequential)
+        ours = loaded.model.state_dict()
+        out["equal_fraction"][order] = {k: float((ours[k] == v).float().mean()) for k, v in sorted(ref.items())}
+    print(json.dumps(out, indent=1))
 
 
 def _recovered(out_dir: Path) -> dict[str, Any]:
@@ -394,9 +436,15 @@ def main() -> None:
         help="AutoRound's named recipe: default (200 steps per block) or light (50 steps, lr 5e-3)",
     )
     r.add_argument("--redo", action="store_true", help="run again even if the key is stored")
+    m = sub.add_parser("match", help="llmcompressor's first blocks against qscale's GPTQ, weight by weight")
+    m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--bits", type=int, default=3)
+    m.add_argument("--grid", choices=sorted(GRIDS), default="row")
     args = ap.parse_args()
     if args.cmd == "prepare":
         prepare()
+    elif args.cmd == "match":
+        match(args.seed, args.bits, args.grid)
     else:
         run(args)
 
