@@ -34,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import BENCH_DIR, ROOT, log
 from qscale.llm.quant import seeds as qseeds
 from qscale.markdown import markdown_table
+from qscale.stats import paired_verdict
 
 DOC = ROOT / "docs" / "quantization.md"
 LEGACY = BENCH_DIR / "results" / "quantization-cpu.json"
@@ -257,12 +258,20 @@ def _reference_check(compacted: dict[str, Any]) -> list[str]:
     rows = [[s, f"{ref[s]['pydoc']:.2f}", *versus("gptq", s), *versus("gptq-onepass", s)] for s in shared]
     headers = ["seed", "llmcompressor GPTQModifier", "qscale gptq (true-sequential)", "within 3 %",
                "qscale gptq, llmcompressor's order (one Hessian pass per block)", "within 3 %"]  # fmt: skip
-    return [
+    lines = [
         "### qscale `gptq` against llmcompressor's GPTQ, seed by seed (3 bits, per-row grid, pydoc held-out)",
         "",
         markdown_table(headers, rows),
         "",
     ]
+    for method in ("gptq", "gptq-onepass"):
+        both = [k for k in shared if k in ours[method]]
+        if len(both) >= 2:
+            p = paired_verdict([ours[method][k]["pydoc"] for k in both], [ref[k]["pydoc"] for k in both])
+            iv = p.interval
+            lines.append(f"- {qseeds.LABELS[method]} − llmcompressor over seeds {', '.join(both)}: mean "
+                         f"{iv.mean:+.2f} [{iv.low:+.2f}, {iv.high:+.2f}] (95 %): **{p.verdict}** for qscale.")
+    return [*lines, ""]
 
 
 def write_doc(table: str, marker: str = "table") -> None:
