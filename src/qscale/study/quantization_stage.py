@@ -219,12 +219,13 @@ def _stored_cell(cfg: QuantizationStage) -> dict | None:
 
     stored = load_stored()
     inputs = (stored or {}).get("inputs", {})
+    grid = {None: "row", 128: "g128"}.get(cfg.group_size)
     same = (
-        cfg.model == "smollm2-135m" and cfg.layers == "*" and cfg.eval_text is None
+        cfg.model == "smollm2-135m" and cfg.layers == "*" and cfg.eval_text is None and grid is not None
         and cfg.seq_len == inputs.get("seq_len") and cfg.calib_windows == inputs.get("calibration_windows")
-        and cfg.eval_windows == 24
-    )  # fmt: skip
-    return stored["cells"].get(f"{cfg.bits}|row") if stored and same else None
+        and cfg.eval_windows == 24 and cfg.act_order and cfg.refine == 2 and cfg.block == 8
+    )  # fmt: skip  (the stored runs: act-order, 2 refinement sweeps, blocks of 8)
+    return stored["cells"].get(f"{cfg.bits}|{grid}") if stored and same else None
 
 
 def _statistics(cfg: QuantizationStage, seed: int, by_seed: dict[str, dict[int, float]]) -> tuple[dict, dict | None]:
