@@ -104,6 +104,7 @@ def site_result_keys() -> tuple[str, ...]:
     return (*PROJECTED_OUTPUTS, "solve_seconds")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads xdist_group marks to form the groups
 def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="needs a CUDA GPU")
     for item in items:
