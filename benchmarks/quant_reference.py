@@ -26,6 +26,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import sysconfig
@@ -60,7 +61,7 @@ TOOLS = ("llmcompressor",)  # run in REF_VENV by the worker
 REF_VENV = "llmcompressor"
 LLMCOMPRESSOR_VERSION = "0.14.0.1"  # benchmarks/requirements-llmcompressor.txt
 AUTOROUND = "autoround"  # in-process: auto-round 0.16 installs beside qscale's transformers
-GRIDS = {"row": None, "g128": 128}
+GRIDS = {"row": None, "g128": 128, "g64": 64}  # 64 divides every SmolLM2 width (576, 1536); 128 not 576
 ALL_METHODS = [*QSCALE_METHODS, *TOOLS, AUTOROUND]
 
 
@@ -120,6 +121,12 @@ def save_result(key: str, row: dict[str, Any]) -> None:
 def save_field(name: str, value: Any) -> None:
     with _locked() as data:
         data[name] = value
+
+
+def save_failure(key: str, reason: str) -> None:
+    """A run the tool itself could not do: kept (with the tool's own message) so the table says so."""
+    with _locked() as data:
+        data.setdefault("failed", {})[key] = {"reason": reason, "date_utc": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def _write(data: dict[str, Any]) -> None:
@@ -256,6 +263,22 @@ def run_autoround(bits: int, grid: str, seed: int, recipe: str) -> dict[str, Any
     }  # fmt: skip
 
 
+class ToolError(RuntimeError):
+    """A reference tool exited with an error on this cell."""
+
+
+def _last_line(error: str) -> str:
+    """The worker's last stderr line, made readable: llmcompressor's group-size refusal ends with a list of
+    the layers it refuses, one per line, and only the last line comes back."""
+    line = re.sub(r"^exit \d+:\s*", "", error.strip())
+    refused = re.fullmatch(r"-\s*(\S+) \(columns=(\d+), group_size=(\d+)\)", line)
+    if refused:
+        name, cols, group = refused.groups()
+        return (f"refused: layers whose weight columns are not divisible by group_size (last one listed: {name}, "
+                f"columns={cols}, group_size={group})")
+    return line[:400]
+
+
 def run_tool(tool: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
     """Quantize in the tool's venv (or pick up a checkpoint an interrupted run left), then score it here."""
     python = venv_python(REF_VENV)
@@ -277,7 +300,7 @@ def run_tool(tool: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
         job_file.write_text(json.dumps(job))
         res = run_worker(python, WORKER, ["--job", str(job_file)], timeout_s=3 * 3600)
         if "error" in res:
-            raise RuntimeError(f"{tool} worker failed: {res['error']}")
+            raise ToolError(f"{tool} worker failed: {_last_line(res['error'])}")
         (out_dir / "worker.json").write_text(json.dumps(res))
     if not (out_dir / "dense.safetensors").is_file():
         more = run_worker(python, WORKER, ["--decompress", str(out_dir)], timeout_s=3600)
@@ -285,7 +308,9 @@ def run_tool(tool: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
             raise RuntimeError(f"{tool} checkpoint could not be decompressed: {more['error']}")
         res["dense_from"] = "the saved checkpoint, decompressed by the tool's own compressed-tensors"
     res["eval"] = evaluate_dense(out_dir, bits)
-    res["quant_method"] = json.loads((out_dir / "config.json").read_text())["quantization_config"]["quant_method"]
+    if res.get("checkpoint", "compressed-tensors") is not None:  # None: the tool could not pack it (save_error)
+        config = json.loads((out_dir / "config.json").read_text())
+        res["quant_method"] = config["quantization_config"]["quant_method"]
     _keep_first_blocks(out_dir / "dense.safetensors", dense_file(tool, bits, grid, seed))
     shutil.rmtree(out_dir, ignore_errors=True)  # ~150 MB each; the JSON keeps what the tables need
     return res
@@ -403,7 +428,12 @@ def run(args: argparse.Namespace) -> None:
                 t0 = time.perf_counter()
                 load_before = _load_state()
                 if method in TOOLS:
-                    row = run_tool(method, args.bits, args.grid, seed)
+                    try:
+                        row = run_tool(method, args.bits, args.grid, seed)
+                    except ToolError as exc:  # the tool cannot do this cell: say so, go on with the queue
+                        log(f"[quant_reference] {key}: {exc}")
+                        save_failure(key, str(exc))
+                        continue
                 elif method == AUTOROUND:
                     row = run_autoround(args.bits, args.grid, seed, args.autoround_recipe)
                 elif method in DATA_FREE and (done := _same_cell(method, args.bits, args.grid)):
