@@ -126,7 +126,8 @@ def save_field(name: str, value: Any) -> None:
 def save_failure(key: str, reason: str) -> None:
     """A run the tool itself could not do: kept (with the tool's own message) so the table says so."""
     with _locked() as data:
-        data.setdefault("failed", {})[key] = {"reason": reason, "date_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+        when = datetime.now(UTC).isoformat(timespec="seconds")
+        data.setdefault("failed", {})[key] = {"reason": reason, "date_utc": when}
 
 
 def _write(data: dict[str, Any]) -> None:

@@ -73,7 +73,7 @@ def test_study_uses_stored_runs_when_the_settings_match(tmp_path, monkeypatch):
     )
     assert cell is None and other["source"].startswith("live")
     assert other["paired"]["gptq"]["differences"] == [-1.0, -0.5]
-    for changed in ({"group_size": 64}, {"act_order": False}, {"refine": 0}):  # not the stored runs' settings
+    for changed in ({"group_size": 32}, {"act_order": False}, {"refine": 0}):  # not the stored runs' settings
         live, cell = _statistics(cfg.model_copy(update=changed), 1, {"gptq": {1: 62.0}, "qubo-exact": {1: 57.5}})
         assert cell is None and live["source"].startswith("live"), changed
 

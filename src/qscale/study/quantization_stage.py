@@ -219,7 +219,7 @@ def _stored_cell(cfg: QuantizationStage) -> dict | None:
 
     stored = load_stored()
     inputs = (stored or {}).get("inputs", {})
-    grid = {None: "row", 128: "g128"}.get(cfg.group_size)
+    grid = {None: "row", 128: "g128", 64: "g64"}.get(cfg.group_size)
     same = (
         cfg.model == "smollm2-135m" and cfg.layers == "*" and cfg.eval_text is None and grid is not None
         and cfg.seq_len == inputs.get("seq_len") and cfg.calib_windows == inputs.get("calibration_windows")
