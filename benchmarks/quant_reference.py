@@ -308,7 +308,7 @@ def run_tool(tool: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
         if "error" in more:
             raise RuntimeError(f"{tool} checkpoint could not be decompressed: {more['error']}")
         res["dense_from"] = "the saved checkpoint, decompressed by the tool's own compressed-tensors"
-    res["eval"] = evaluate_dense(out_dir, bits)
+    res["eval"] = evaluate_dense(out_dir, bits, GRIDS[grid])
     if res.get("checkpoint", "compressed-tensors") is not None:  # None: the tool could not pack it (save_error)
         config = json.loads((out_dir / "config.json").read_text())
         res["quant_method"] = config["quantization_config"]["quant_method"]
@@ -371,7 +371,7 @@ def _recovered(out_dir: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def evaluate_dense(out_dir: Path, bits: int) -> dict[str, dict[str, float]]:
+def evaluate_dense(out_dir: Path, bits: int, group_size: int | None = None) -> dict[str, dict[str, float]]:
     """Score the tool's de-quantized block weights (dense.safetensors) inside qscale's own copy of the model.
 
     transformers 5.24 + compressed-tensors 0.20 refuse llmcompressor 0.14's 3-bit pack-quantized checkpoint
@@ -387,9 +387,16 @@ def evaluate_dense(out_dir: Path, bits: int) -> dict[str, dict[str, float]]:
     missing = set(dense) - set(loaded.model.state_dict())
     if len(dense) != 210 or missing:
         raise RuntimeError(f"dense weights: {len(dense)} tensors, not in the model: {sorted(missing)[:3]}")
-    levels = max(len(w[r].unique()) for w in dense.values() for r in range(0, w.shape[0], 64))
+    step = group_size or max(w.shape[1] for w in dense.values())  # each group of a row has its own grid
+    levels = max(
+        len(w[r, c : c + step].unique())
+        for w in dense.values()
+        for r in range(0, w.shape[0], 64)
+        for c in range(0, w.shape[1], step)
+    )
     if levels > 2**bits:
-        raise RuntimeError(f"the tool's weights have {levels} distinct values in a row: not {bits}-bit")
+        where = f"group of {group_size} columns" if group_size else "row"
+        raise RuntimeError(f"the tool's weights have {levels} distinct values in a {where}: not {bits}-bit")
     loaded.model.load_state_dict(dense, strict=False)
     return _evaluate(loaded.model)
 
