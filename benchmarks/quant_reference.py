@@ -253,13 +253,15 @@ def run_autoround(bits: int, grid: str, seed: int, recipe: str) -> dict[str, Any
     ar.quantize()
     seconds = time.perf_counter() - t0
     blocks = loaded.model.model.layers
-    linears = [m for m in blocks.modules() if type(m).__name__ == "Linear"]
+    linears = {n: m for n, m in blocks.named_modules() if type(m).__name__ == "Linear"}
     if len(linears) != 210:
         raise RuntimeError(f"AutoRound left {len(linears)} plain Linear layers in the blocks, expected 210")
+    levels = check_levels({n: m.weight.detach() for n, m in linears.items()}, bits, gs)
     return {
         "tool": "auto-round", "version": versions(["auto-round"]).get("auto-round", "?"), "method": "AutoRound",
         "options": {"iters": iters, "nsamples": int(calib.shape[0]), "seqlen": int(calib.shape[1]),
                     "sym": False, "group_size": gs if gs else -1, "recipe": recipe, "lr": lr or 1.0 / iters},
+        "max_levels_checked": levels,
         "seconds_quantize": seconds, "eval": _evaluate(loaded.model),
     }  # fmt: skip
 
@@ -371,6 +373,22 @@ def _recovered(out_dir: Path) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def check_levels(weights: dict[str, Any], bits: int, group_size: int | None) -> int:
+    """A tool's weights must take at most 2^bits values in each row (or group of a row): the proof that what is
+    scored is a `bits`-bit model and not the float one. Every 64th row of every layer is checked."""
+    step = group_size or max(w.shape[1] for w in weights.values())  # each group of a row has its own grid
+    levels = max(
+        len(w[r, c : c + step].unique())
+        for w in weights.values()
+        for r in range(0, w.shape[0], 64)
+        for c in range(0, w.shape[1], step)
+    )
+    if levels > 2**bits:
+        where = f"group of {group_size} columns" if group_size else "row"
+        raise RuntimeError(f"the tool's weights have {levels} distinct values in a {where}: not {bits}-bit")
+    return levels
+
+
 def evaluate_dense(out_dir: Path, bits: int, group_size: int | None = None) -> dict[str, dict[str, float]]:
     """Score the tool's de-quantized block weights (dense.safetensors) inside qscale's own copy of the model.
 
@@ -387,16 +405,7 @@ def evaluate_dense(out_dir: Path, bits: int, group_size: int | None = None) -> d
     missing = set(dense) - set(loaded.model.state_dict())
     if len(dense) != 210 or missing:
         raise RuntimeError(f"dense weights: {len(dense)} tensors, not in the model: {sorted(missing)[:3]}")
-    step = group_size or max(w.shape[1] for w in dense.values())  # each group of a row has its own grid
-    levels = max(
-        len(w[r, c : c + step].unique())
-        for w in dense.values()
-        for r in range(0, w.shape[0], 64)
-        for c in range(0, w.shape[1], step)
-    )
-    if levels > 2**bits:
-        where = f"group of {group_size} columns" if group_size else "row"
-        raise RuntimeError(f"the tool's weights have {levels} distinct values in a {where}: not {bits}-bit")
+    check_levels(dense, bits, group_size)
     loaded.model.load_state_dict(dense, strict=False)
     return _evaluate(loaded.model)
 

@@ -27,7 +27,7 @@ LABELS = {
     "gptq-onepass": "gptq, one Hessian pass per block (llmcompressor's order)",
     "gptq-onepass-fp32h": "the same, Hessian summed in float32 as llmcompressor sums it",
 }  # fmt: skip
-MIN_SEEDS = 3  # calibration draws a method needs before it can be the classical best
+MIN_SEEDS = 2  # calibration draws a method needs before it can be the classical best: one gives no interval
 TEXTS = {"pydoc": "pydoc held-out", "license": "LICENSE.txt"}
 
 
@@ -96,7 +96,8 @@ def classical_best(stats: dict[str, MethodSeeds], candidate: str = CANDIDATE) ->
     """The classical method with the lowest mean perplexity among those measured on enough seeds.
 
     Enough is MIN_SEEDS calibration draws (or, while none has that many, the most any has): a method seen on
-    one or two lucky draws must not become the bar the candidate is judged against.
+    one lucky draw gives no interval and must not become the bar; from two on, the paired t-interval carries
+    the uncertainty of few seeds into the verdict.
     """
     others = {m: s for m, s in stats.items() if m != candidate and m not in DIAGNOSTIC}
     if not others:
