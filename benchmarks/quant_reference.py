@@ -311,9 +311,7 @@ def run_tool(tool: str, bits: int, grid: str, seed: int) -> dict[str, Any]:
             raise RuntimeError(f"{tool} checkpoint could not be decompressed: {more['error']}")
         res["dense_from"] = "the saved checkpoint, decompressed by the tool's own compressed-tensors"
     res["eval"] = evaluate_dense(out_dir, bits, GRIDS[grid])
-    if res.get("checkpoint", "compressed-tensors") is not None:  # None: the tool could not pack it (save_error)
-        config = json.loads((out_dir / "config.json").read_text())
-        res["quant_method"] = config["quantization_config"]["quant_method"]
+    res["quant_method"] = json.loads((out_dir / "config.json").read_text())["quantization_config"]["quant_method"]
     _keep_first_blocks(out_dir / "dense.safetensors", dense_file(tool, bits, grid, seed))
     shutil.rmtree(out_dir, ignore_errors=True)  # ~150 MB each; the JSON keeps what the tables need
     return res

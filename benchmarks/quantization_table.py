@@ -233,7 +233,7 @@ def render_seeds(data: dict[str, Any], source: str) -> str:
     for cell in EXPECTED_CELLS:
         bits, grid = cell.split("|")
         have = compacted["cells"].get(cell, {})
-        failed = {key.split("|")[0] for key in data.get("failed", {}) if key.split("|")[1:3] == [bits, grid]}
+        failed = set(_failed_methods(data, cell))
         absent = [qseeds.LABELS[m] for m in qseeds.ORDER if m not in have and m not in qseeds.DIAGNOSTIC | failed]
         if absent:
             missing.append(f"{bits} bits {GRID_TITLES[grid]}: {', '.join(absent)}")
@@ -242,15 +242,20 @@ def render_seeds(data: dict[str, Any], source: str) -> str:
     return "\n".join(lines)
 
 
-def _failures(data: dict[str, Any], cell: str) -> list[str]:
-    """Runs the tool itself could not do in this cell, with its own message (once per method)."""
+def _failed_methods(data: dict[str, Any], cell: str) -> dict[str, str]:
+    """Methods the tool itself could not run in this cell (and never ran there), with its own message."""
     seen: dict[str, str] = {}
     for key, failure in sorted(data.get("failed", {}).items()):
         method, bits, grid, _seed = key.split("|")
         ran = any(k.startswith(f"{method}|{bits}|{grid}|") for k in data["runs"])
         if f"{bits}|{grid}" == cell and not ran:
             seen.setdefault(method, failure["reason"])
-    return [f"- **{qseeds.LABELS.get(m, m)} could not run this cell:** `{reason}`" for m, reason in seen.items()]
+    return seen
+
+
+def _failures(data: dict[str, Any], cell: str) -> list[str]:
+    return [f"- **{qseeds.LABELS.get(m, m)} could not run this cell:** `{reason}`"
+            for m, reason in _failed_methods(data, cell).items()]  # fmt: skip
 
 
 def _reference_check(compacted: dict[str, Any]) -> list[str]:
