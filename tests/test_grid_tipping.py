@@ -70,6 +70,7 @@ def test_bad_tipping_input_exits_2_with_one_line(args, reason):
     assert reason in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
 
 
+@pytest.mark.slow  # ~30-50 s on 2 cores; `make test-slow` runs it, keeping `make test` under 10 min
 def test_loosest_carbon_cap_that_builds_wind_and_its_shadow_price():
     r = tipping_point(load_site_config(None, SHORT), "wind", "carbon_cap", tolerance=TOL)
     lo, hi = r["range"]

@@ -45,6 +45,7 @@ def ray_tmp(monkeypatch):
     shutil.rmtree(path, ignore_errors=True)
 
 
+@pytest.mark.slow  # ~30-50 s on 2 cores; `make test-slow` runs it, keeping `make test` under 10 min
 def test_resume_skips_finished_cells_and_reruns_missing_ones(cli, tiny, tmp_path, ray_tmp):
     out = tmp_path / "sw"
     before = _ray_processes(ray_tmp)
